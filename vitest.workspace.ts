@@ -1,0 +1,2 @@
+// One vitest project per package; each package's vitest.config.ts names it.
+export const projects = ["packages/*"] as const
