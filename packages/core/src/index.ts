@@ -1,1 +1,7 @@
-export {}
+export * as Json from "./Json.js"
+export * as Hlc from "./Hlc.js"
+export * as SiteId from "./SiteId.js"
+export * as Stamp from "./Stamp.js"
+export * as VersionVector from "./VersionVector.js"
+export * as Document from "./Document.js"
+export * as Op from "./Op.js"

@@ -1,0 +1,53 @@
+/**
+ * JSON values as stored in documents and carried on the wire.
+ * `undefined` never appears inside a Json value: a missing field is absent.
+ */
+import * as Schema from "effect/Schema"
+
+export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
+export type JsonObject = { readonly [key: string]: Json }
+
+export const Json: Schema.Schema<Json> = Schema.suspend(() =>
+  Schema.Union(
+    Schema.Null,
+    Schema.Boolean,
+    Schema.Number,
+    Schema.String,
+    Schema.Array(Json),
+    Schema.Record({ key: Schema.String, value: Json })
+  )
+)
+
+export const JsonObject: Schema.Schema<JsonObject> = Schema.Record({ key: Schema.String, value: Json })
+
+export const isObject = (value: Json | undefined): value is JsonObject =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** Canonical JSON: object keys sorted, so equal values give equal strings (used for `_id` keys). */
+export const canonical = (value: Json): string => {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`
+  if (isObject(value)) {
+    const keys = Object.keys(value).sort()
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k]!)}`).join(",")}}`
+  }
+  return JSON.stringify(value)
+}
+
+/** Structural equality of two JSON values (object key order ignored). */
+export const equals = (a: Json | undefined, b: Json | undefined): boolean => {
+  if (a === b) return true
+  if (a === undefined || b === undefined) return false
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!equals(a[i], b[i])) return false
+    return true
+  }
+  if (isObject(a)) {
+    if (!isObject(b)) return false
+    const ka = Object.keys(a)
+    if (ka.length !== Object.keys(b).length) return false
+    for (const k of ka) if (!(k in b) || !equals(a[k], b[k])) return false
+    return true
+  }
+  return false
+}

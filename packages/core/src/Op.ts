@@ -1,0 +1,47 @@
+/**
+ * An op is one committed transaction of a replica: the unit of the op log,
+ * of replay and of change data capture.
+ *
+ * `seq` is the replica's own gap-free commit order (assigned only by the
+ * Replica actor). `txnId` names the transaction everywhere (`<site>:<seq>` of
+ * the replica that committed it), so consumers can dedupe on `(txnId, _id)`.
+ * Local writes and merged remote deltas both append ops; an EVICT appends an
+ * op too (it is local only, never synced) so that replaying the log rebuilds
+ * the same `docs` table.
+ */
+import * as Schema from "effect/Schema"
+import { DocStateSchema } from "./Document.js"
+import { Hlc } from "./Hlc.js"
+import { SiteId } from "./SiteId.js"
+
+export const Change = Schema.Struct({
+  collection: Schema.String,
+  /** Canonical JSON of the document's `_id`. */
+  id: Schema.String,
+  delta: DocStateSchema
+})
+export type Change = typeof Change.Type
+
+export const Eviction = Schema.Struct({
+  collection: Schema.String,
+  id: Schema.String,
+  evict: Schema.Literal(true)
+})
+export type Eviction = typeof Eviction.Type
+
+export const Origin = Schema.Literal("local", "sync")
+export type Origin = typeof Origin.Type
+
+export const Op = Schema.Struct({
+  seq: Schema.NonNegativeInt,
+  txnId: Schema.String,
+  siteId: SiteId,
+  hlc: Hlc,
+  origin: Origin,
+  changes: Schema.Array(Schema.Union(Change, Eviction))
+})
+export type Op = typeof Op.Type
+
+export const isEviction = (c: Change | Eviction): c is Eviction => "evict" in c
+
+export const txnId = (site: SiteId, seq: number): string => `${site}:${seq}`
