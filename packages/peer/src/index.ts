@@ -1,1 +1,5 @@
-export {}
+export * from "./Errors.js"
+export * from "./Replica.js"
+export * from "./SmallPeer.js"
+export * as Observe from "./Observe.js"
+export type { QueryType, StatementResult } from "./internal/Execute.js"

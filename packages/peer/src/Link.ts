@@ -1,0 +1,563 @@
+/**
+ * Link: one connected remote peer. Handshake, then a receive loop and a send
+ * loop over one `Connection`.
+ *
+ * Sending: everything the remote subscribed to, computed from the op log
+ * after the remote's persisted cursor (so a reconnect costs what changed, not
+ * the data set), plus an initial scan per new subscription query. Each doc
+ * goes as a delta against the best lower bound of the remote's version
+ * vector this link knows (`known`), or as full state. At most `window`
+ * Deltas batches are unacknowledged at once (flow control).
+ *
+ * Receiving: Deltas are merged through the Replica actor (permission-checked)
+ * and acknowledged once durable; deltas whose base this replica does not
+ * cover are answered with a Summary so the sender resends against it.
+ *
+ * Any malformed or out-of-order frame ends this link with a typed error;
+ * the Mesh reconnects it with backoff. Nothing else is affected.
+ */
+import { Document, Dql, type Json, Protocol, type Transport, VersionVector } from "@shoal/core"
+import type { ReplicaStoreShape } from "@shoal/store-sqlite"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import type { ReplicaShape } from "./Replica.js"
+
+export class LinkError extends Schema.TaggedError<LinkError>()("LinkError", {
+  remote: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `link to ${this.remote}: ${this.reason}`
+  }
+}
+
+/** The remote refused us (or we it) during the handshake. */
+export class LinkRejected extends Schema.TaggedError<LinkRejected>()("LinkRejected", {
+  remote: Schema.String,
+  reason: Schema.String,
+  byRemote: Schema.Boolean
+}) {
+  override get message() {
+    return `link to ${this.remote} rejected${this.byRemote ? " by the remote" : ""}: ${this.reason}`
+  }
+}
+
+/** What the local side lets a remote read and write (from its token). */
+export interface RemoteGrant {
+  readonly userId?: string
+  readonly canRead: (collection: string, doc: Json.JsonObject | undefined) => boolean
+  readonly canWrite: (collection: string, before: Json.JsonObject | undefined, after: Json.JsonObject | undefined) => boolean
+  /** Epoch ms when the remote's credential expires: the link ends then with Reject "token expired". */
+  readonly expiresAt?: number
+}
+
+export const allowAll: RemoteGrant = { canRead: () => true, canWrite: () => true }
+
+export interface LinkAuth {
+  /** The credential this peer presents in its Hello. */
+  readonly token: Effect.Effect<string | undefined>
+  /** Admit a remote from its Hello, or refuse it with a reason sent in Reject. */
+  readonly admit: (hello: Protocol.Hello) => Effect.Effect<RemoteGrant, string>
+}
+
+/** offline-playground: no credentials, everything allowed. */
+export const openAuth: LinkAuth = { token: Effect.succeed(undefined), admit: () => Effect.succeed(allowAll) }
+
+export interface LocalIdentity {
+  readonly siteId: Protocol.Hello["siteId"]
+  readonly networkId: number
+  readonly deviceName: string
+  readonly appIdHash: number
+  readonly relay: boolean
+}
+
+export interface RemoteInfo {
+  readonly siteId: string
+  readonly networkId: number
+  readonly deviceName: string
+  readonly relay: boolean
+}
+
+export interface LinkHooks {
+  /** Queries to send to this remote (local subscriptions + relayed ones). Re-sent on change. */
+  readonly queriesFor: (linkId: string) => Stream.Stream<ReadonlyArray<Protocol.Query>>
+  /** The remote's queries changed (for relaying to other links). */
+  readonly remoteQueries: (linkId: string, queries: ReadonlyArray<Protocol.Query>) => Effect.Effect<void>
+  /** After the handshake: false means a link to this remote already exists (this one closes). */
+  readonly register: (
+    linkId: string,
+    remote: RemoteInfo,
+    dialed: boolean,
+    close: Effect.Effect<void>
+  ) => Effect.Effect<boolean>
+  readonly unregister: (linkId: string) => Effect.Effect<void>
+  /** Docs this peer evicted: never accept them again unless re-subscribed. */
+  readonly isEvicted: (collection: string, id: string) => boolean
+  /** Writes a remote refused (reported with WriteRejected). */
+  readonly rejected: (remote: string, message: Protocol.WriteRejected) => Effect.Effect<void>
+  /** Initial-sync progress of a remote scan (sender side). */
+  readonly progress: (remote: string, progress: Protocol.Progress) => Effect.Effect<void>
+}
+
+export interface LinkOptions {
+  readonly window?: number
+  readonly maxBatchDocs?: number
+  readonly maxBatchBytes?: number
+  readonly handshakeTimeout?: Duration.DurationInput
+}
+
+export interface LinkStats {
+  readonly framesSent: number
+  readonly bytesSent: number
+  readonly framesReceived: number
+  readonly bytesReceived: number
+}
+
+interface CompiledQuery {
+  readonly query: Protocol.Query
+  readonly where: Dql.Ast.Expr | undefined
+}
+
+const hasTag = <T extends Protocol.Message["_tag"]>(m: Protocol.Message, tag: T): m is Extract<Protocol.Message, { _tag: T }> =>
+  m._tag === tag
+
+const docKey = (collection: string, id: string) => `${collection}\u0000${id}`
+
+/** Stable identity of a query by content, so relayed copies dedupe across cycles. */
+export const queryKey = (q: { readonly collection: string; readonly where?: string | undefined; readonly args: Json.JsonObject }) =>
+  JSON.stringify([q.collection, q.where ?? "", q.args])
+
+const compile = (q: Protocol.Query): Either.Either<CompiledQuery, string> => {
+  if (q.where === undefined) return Either.right({ query: q, where: undefined })
+  const parsed = Dql.Parser.parseExpression(q.where)
+  return Either.isLeft(parsed)
+    ? Either.left(`bad subscription query ${JSON.stringify(q.where)}: ${parsed.left.message}`)
+    : Either.right({ query: q, where: parsed.right })
+}
+
+const matchesAny = (queries: ReadonlyArray<CompiledQuery>, collection: string, doc: Json.JsonObject | undefined) =>
+  queries.some((q) => q.query.collection === collection && (doc === undefined || q.where === undefined || Dql.Evaluate.matches(q.where, doc, q.query.args)))
+
+export interface LinkDeps {
+  readonly connection: Transport.Connection
+  readonly dialed: boolean
+  readonly replica: ReplicaShape
+  readonly store: ReplicaStoreShape
+  readonly local: LocalIdentity
+  readonly auth: LinkAuth
+  readonly hooks: LinkHooks
+  readonly options?: LinkOptions
+  readonly stats?: SubscriptionRef.SubscriptionRef<LinkStats>
+}
+
+/**
+ * Run one link until the connection ends. Succeeds on a clean end
+ * (Goodbye, close, duplicate); fails with LinkError / LinkRejected otherwise.
+ */
+export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejected, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { auth, connection: conn, hooks, local, replica, store } = deps
+    const window = deps.options?.window ?? 8
+    const maxBatchDocs = deps.options?.maxBatchDocs ?? 500
+    const maxBatchBytes = deps.options?.maxBatchBytes ?? 1024 * 1024
+    const remoteName = conn.remoteAddress
+    const fail = (reason: string) => new LinkError({ remote: remoteName, reason })
+    let framesSent = 0
+    let bytesSent = 0
+    let framesReceived = 0
+    let bytesReceived = 0
+    const bump = deps.stats === undefined
+      ? Effect.void
+      : SubscriptionRef.set(deps.stats, { framesSent, bytesSent, framesReceived, bytesReceived })
+
+    const send = (msg: Protocol.Message) =>
+      Effect.suspend(() => {
+        const bytes = Protocol.encode(msg)
+        framesSent++
+        bytesSent += bytes.length
+        return conn.send(bytes)
+      }).pipe(Effect.mapError((e) => fail(`send failed: ${e.reason}`)))
+
+    const pull = yield* Stream.toPull(conn.incoming.pipe(Stream.rechunk(1)))
+    const next: Effect.Effect<Option.Option<Protocol.Message>, LinkError> = pull.pipe(
+      Effect.map(Chunk.head),
+      Effect.catchAll(Option.match({
+        onNone: () => Effect.succeed(Option.none<Uint8Array>()),
+        onSome: (e) => Effect.fail(fail(`connection lost: ${e.reason}`))
+      })),
+      Effect.flatMap(Option.match({
+        onNone: () => Effect.succeed(Option.none()),
+        onSome: (bytes) => {
+          framesReceived++
+          bytesReceived += bytes.length
+          const decoded = Protocol.decode(bytes)
+          return Either.isLeft(decoded)
+            ? Effect.fail(fail(`bad frame (${decoded.left.reason}): ${decoded.left.message}`))
+            : Effect.succeed(Option.some(decoded.right))
+        }
+      }))
+    )
+    const expect = <T extends Protocol.Message["_tag"]>(
+      tag: T
+    ): Effect.Effect<Extract<Protocol.Message, { _tag: T }>, LinkError | LinkRejected> =>
+      next.pipe(
+        Effect.timeoutFail({
+          duration: deps.options?.handshakeTimeout ?? "10 seconds",
+          onTimeout: () => fail(`no ${tag} within the handshake timeout`)
+        }),
+        Effect.flatMap((opt): Effect.Effect<Extract<Protocol.Message, { _tag: T }>, LinkError | LinkRejected> => {
+          if (Option.isNone(opt)) return Effect.fail(fail(`closed during handshake (waiting for ${tag})`))
+          const m = opt.value
+          if (hasTag(m, tag)) return Effect.succeed(m)
+          if (m._tag === "Reject") return Effect.fail(new LinkRejected({ remote: remoteName, reason: m.reason, byRemote: true }))
+          return Effect.fail(fail(`expected ${tag}, got ${m._tag}`))
+        })
+      )
+
+    // ---------------------------------------------------------------- handshake
+    const token = yield* auth.token
+    yield* send({
+      _tag: "Hello",
+      protocolVersion: Protocol.PROTOCOL_VERSION,
+      appIdHash: local.appIdHash,
+      siteId: local.siteId,
+      networkId: local.networkId,
+      deviceName: local.deviceName,
+      relay: local.relay,
+      ...(token === undefined ? {} : { token })
+    })
+    const hello = yield* expect("Hello")
+    const refuse = (reason: string) =>
+      send({ _tag: "Reject", reason }).pipe(
+        Effect.ignore,
+        Effect.zipRight(conn.close(reason)),
+        Effect.zipRight(Effect.fail(new LinkRejected({ remote: remoteName, reason, byRemote: false })))
+      )
+    const version = Protocol.negotiate(hello)
+    if (Either.isLeft(version)) return yield* refuse(version.left)
+    if (hello.appIdHash !== local.appIdHash) return yield* refuse("different app")
+    if (hello.siteId === local.siteId) return yield* refuse("connected to itself")
+    const grant = yield* Effect.either(auth.admit(hello))
+    if (Either.isLeft(grant)) return yield* refuse(grant.left)
+    yield* send({
+      _tag: "Welcome",
+      protocolVersion: Protocol.PROTOCOL_VERSION,
+      siteId: local.siteId,
+      networkId: local.networkId,
+      deviceName: local.deviceName
+    })
+    yield* expect("Welcome")
+    const remote: RemoteInfo = { siteId: hello.siteId, networkId: hello.networkId, deviceName: hello.deviceName, relay: hello.relay }
+    const linkId = conn.id
+    const registered = yield* hooks.register(linkId, remote, deps.dialed, conn.close("duplicate link"))
+    if (!registered) {
+      yield* send({ _tag: "Goodbye", reason: "duplicate link" }).pipe(Effect.ignore)
+      yield* conn.close("duplicate link")
+      return
+    }
+    yield* Effect.addFinalizer(() => hooks.unregister(linkId))
+    const remoteSite = hello.siteId
+    const permissions = grant.right
+
+    // ---------------------------------------------------------------- shared state
+    /** Lower bounds of the remote's version vector per doc. */
+    const known = new Map<string, VersionVector.VersionVector>()
+    /** Docs the remote evicted: not re-sent unless it subscribes to them again. */
+    const remoteEvicted = new Set<string>()
+    let remoteQueries: ReadonlyArray<CompiledQuery> = []
+    const cursor = yield* store.getCursor(remoteSite).pipe(Effect.mapError((e) => fail(e.message)))
+    let synced = new Set(cursor.syncedQueries)
+    let sentSeq = cursor.ackedSeq
+    let ackedSeq = cursor.ackedSeq
+    const scans: Array<{ key: string; query: CompiledQuery; afterId: string; sent: number; total: number }> = []
+    const resend: Array<{ collection: string; id: string }> = []
+    let batchNo = 0
+    let expectedBatch = 1
+    const inflight = new Map<number, { upToSeq?: number; scanDone?: string }>()
+    const permits = yield* Effect.makeSemaphore(window)
+    const wake = yield* Queue.sliding<void>(1)
+    // Nothing is streamed before the remote said what it wants: ops skipped
+    // for want of queries would be acknowledged and never sent.
+    const subscribed = yield* Deferred.make<void>()
+    const poke = Queue.offer(wake, undefined)
+
+    const persistCursor = store.setCursor(remoteSite, { ackedSeq, syncedQueries: [...synced] }).pipe(
+      Effect.mapError((e) => fail(e.message))
+    )
+
+    // ---------------------------------------------------------------- sending
+    interface Outgoing {
+      entries: Array<Protocol.DeltaEntry>
+      bytes: number
+    }
+    const batch: Outgoing = { entries: [], bytes: 0 }
+
+    const flush = (meta: { upToSeq?: number; scanDone?: string; progress?: Protocol.Progress }) =>
+      Effect.gen(function*() {
+        if (batch.entries.length === 0 && meta.upToSeq === undefined && meta.scanDone === undefined) return
+        yield* permits.take(1)
+        batchNo++
+        inflight.set(batchNo, { ...(meta.upToSeq === undefined ? {} : { upToSeq: meta.upToSeq }), ...(meta.scanDone === undefined ? {} : { scanDone: meta.scanDone }) })
+        const docs = batch.entries
+        batch.entries = []
+        batch.bytes = 0
+        yield* send({
+          _tag: "Deltas",
+          batch: batchNo,
+          docs,
+          ...(meta.upToSeq === undefined ? {} : { upToSeq: meta.upToSeq }),
+          ...(meta.progress === undefined ? {} : { progress: meta.progress })
+        })
+        yield* bump
+      })
+
+    /** Queue one document for the remote if it wants it and lacks something; flush full batches. */
+    const offerDoc = (collection: string, id: string, force: boolean) =>
+      Effect.gen(function*() {
+        const key = docKey(collection, id)
+        if (remoteEvicted.has(key) && !force) return
+        const record = yield* store.getDoc(collection, id).pipe(Effect.mapError((e) => fail(e.message)))
+        if (record === undefined) return
+        const wanted = force || matchesAny(remoteQueries, collection, record.visible) || known.has(key)
+        if (!wanted || !permissions.canRead(collection, record.visible)) return
+        const base = known.get(key)
+        const delta = base === undefined ? record.state : Document.delta(record.state, base)
+        if (delta === undefined) return
+        known.set(key, VersionVector.merge(base ?? VersionVector.empty, Document.versionVector(record.state)))
+        batch.entries.push(base === undefined ? { collection, id, delta } : { collection, id, base, delta })
+        batch.bytes += record.stateJson.length
+      })
+
+    const full = () => batch.entries.length >= maxBatchDocs || batch.bytes >= maxBatchBytes
+
+    /** Ops after `sentSeq`, as deltas of the documents they touched. */
+    const streamOps = Effect.gen(function*() {
+      const ops = yield* store.readOps(sentSeq, 256).pipe(Effect.mapError((e) => fail(e.message)))
+      if (ops.length === 0) return false
+      const seen = new Set<string>()
+      const evictions: Array<Protocol.SummaryEntry> = []
+      for (const op of ops) {
+        for (const change of op.changes) {
+          if ("evict" in change) {
+            evictions.push({ collection: change.collection, id: change.id, vv: {}, evicted: true })
+            continue
+          }
+          const key = docKey(change.collection, change.id)
+          if (seen.has(key)) continue
+          seen.add(key)
+          yield* offerDoc(change.collection, change.id, false)
+          if (full()) yield* flush({ upToSeq: op.seq })
+        }
+        sentSeq = op.seq
+      }
+      if (evictions.length > 0) yield* send({ _tag: "Summary", docs: evictions })
+      yield* flush({ upToSeq: sentSeq })
+      return true
+    })
+
+    /** One page of the initial sync of a newly subscribed query. */
+    const scanPage = Effect.gen(function*() {
+      const scan = scans[0]
+      if (scan === undefined) return false
+      const page = yield* store.scanDocs(scan.query.query.collection, scan.afterId, maxBatchDocs).pipe(
+        Effect.mapError((e) => fail(e.message))
+      )
+      for (const record of page) {
+        scan.afterId = record.id
+        const key = docKey(record.collection, record.id)
+        if (record.visible === undefined || !matchesAny([scan.query], record.collection, record.visible)) continue
+        remoteEvicted.delete(key)
+        yield* offerDoc(record.collection, record.id, false)
+        scan.sent++
+      }
+      const done = page.length < maxBatchDocs
+      if (done) scans.shift()
+      yield* flush({
+        ...(done ? { scanDone: scan.key } : {}),
+        progress: { queryId: scan.key, sent: scan.sent, total: Math.max(scan.total, scan.sent) }
+      })
+      return true
+    })
+
+    const resendRequested = Effect.gen(function*() {
+      if (resend.length === 0) return false
+      const docs = resend.splice(0, resend.length)
+      for (const d of docs) {
+        yield* offerDoc(d.collection, d.id, true)
+        if (full()) yield* flush({})
+      }
+      yield* flush({})
+      return true
+    })
+
+    const sender = Effect.gen(function*() {
+      yield* Deferred.await(subscribed)
+      while (true) {
+        const a = yield* resendRequested
+        const b = yield* scanPage
+        const c = yield* streamOps
+        if (!a && !b && !c) yield* Queue.take(wake)
+      }
+    })
+
+    // Wake the sender on every commit (the op log is the source of truth).
+    const commits = yield* replica.subscribe
+    const waker = Queue.take(commits).pipe(Effect.zipRight(poke), Effect.forever)
+
+    // Local (and relayed) queries to the remote, re-sent when they change.
+    const subscriber = hooks.queriesFor(linkId).pipe(
+      Stream.runForEach((queries) => send({ _tag: "Subscribe", queries }))
+    )
+
+    // ---------------------------------------------------------------- receiving
+    const onSubscribe = (msg: Protocol.Subscribe) =>
+      Effect.gen(function*() {
+        const compiled: Array<CompiledQuery> = []
+        for (const q of msg.queries) {
+          const c = compile(q)
+          if (Either.isLeft(c)) return yield* Effect.fail(fail(c.left))
+          compiled.push(c.right)
+        }
+        remoteQueries = compiled
+        const keys = new Set(compiled.map((c) => queryKey(c.query)))
+        // A query the remote dropped must be scanned again if it comes back.
+        const before = synced.size
+        synced = new Set([...synced].filter((k) => keys.has(k)))
+        for (const c of compiled) {
+          const key = queryKey(c.query)
+          if (synced.has(key) || scans.some((s) => s.key === key)) continue
+          const total = yield* store.countCollection(c.query.collection).pipe(Effect.orElseSucceed(() => 0))
+          scans.push({ key, query: c, afterId: "", sent: 0, total })
+        }
+        if (synced.size !== before) yield* persistCursor
+        yield* hooks.remoteQueries(linkId, msg.queries)
+        yield* Deferred.succeed(subscribed, undefined)
+        yield* poke
+      })
+
+    const onDeltas = (msg: Protocol.Deltas) =>
+      Effect.gen(function*() {
+        if (msg.batch !== expectedBatch) {
+          return yield* Effect.fail(fail(`out-of-order frame: batch ${msg.batch}, expected ${expectedBatch}`))
+        }
+        expectedBatch++
+        if (msg.progress !== undefined) yield* hooks.progress(remoteSite, msg.progress)
+        const docs = msg.docs.filter((d) => !hooks.isEvicted(d.collection, d.id))
+        const result = yield* replica.merge(remoteSite, docs, { canWrite: permissions.canWrite }).pipe(
+          Effect.mapError((e) => fail(`merge failed: ${e.message}`))
+        )
+        const refused = new Set(result.rejected.map((r) => docKey(r.collection, r.id)))
+        const partial = new Set(result.incomplete.map((r) => docKey(r.collection, r.id)))
+        for (const d of docs) {
+          const key = docKey(d.collection, d.id)
+          if (refused.has(key) || partial.has(key)) continue
+          // The remote has at least what it sent us.
+          known.set(key, VersionVector.merge(known.get(key) ?? VersionVector.empty, Document.versionVector(d.delta)))
+        }
+        yield* send({ _tag: "Ack", batch: msg.batch, ...(msg.upToSeq === undefined ? {} : { upToSeq: msg.upToSeq }) })
+        if (result.incomplete.length > 0) {
+          yield* send({ _tag: "Summary", docs: result.incomplete.map((d) => ({ collection: d.collection, id: d.id, vv: d.vv })) })
+        }
+        if (result.rejected.length > 0) {
+          yield* send({ _tag: "WriteRejected", batch: msg.batch, reason: "permission denied", docs: result.rejected })
+        }
+      })
+
+    const onAck = (msg: Protocol.Ack) =>
+      Effect.gen(function*() {
+        let changed = false
+        for (const [n, meta] of inflight) {
+          if (n > msg.batch) continue
+          inflight.delete(n)
+          yield* permits.release(1)
+          if (meta.upToSeq !== undefined && meta.upToSeq > ackedSeq) {
+            ackedSeq = meta.upToSeq
+            changed = true
+          }
+          if (meta.scanDone !== undefined) {
+            synced.add(meta.scanDone)
+            changed = true
+          }
+        }
+        if (changed) yield* persistCursor
+      })
+
+    const onSummary = (msg: Protocol.Summary) =>
+      Effect.gen(function*() {
+        for (const d of msg.docs) {
+          const key = docKey(d.collection, d.id)
+          if (d.evicted === true) {
+            remoteEvicted.add(key)
+            known.delete(key)
+            continue
+          }
+          known.set(key, d.vv)
+          resend.push({ collection: d.collection, id: d.id })
+        }
+        yield* poke
+      })
+
+    const receiver = Effect.gen(function*() {
+      while (true) {
+        const msg = yield* next
+        if (Option.isNone(msg)) return
+        const m = msg.value
+        switch (m._tag) {
+          case "Subscribe":
+            yield* onSubscribe(m)
+            break
+          case "Deltas":
+            yield* onDeltas(m)
+            break
+          case "Ack":
+            yield* onAck(m)
+            break
+          case "Summary":
+            yield* onSummary(m)
+            break
+          case "WriteRejected":
+            yield* hooks.rejected(remoteSite, m)
+            for (const d of m.docs) known.delete(docKey(d.collection, d.id))
+            break
+          case "Ping":
+            yield* send({ _tag: "Pong", n: m.n })
+            break
+          case "Pong":
+            break
+          case "Goodbye":
+            return
+          case "Reject":
+            return yield* Effect.fail(new LinkRejected({ remote: remoteName, reason: m.reason, byRemote: true }))
+          case "Hello":
+          case "Welcome":
+            return yield* Effect.fail(fail(`out-of-order frame: ${m._tag} after the handshake`))
+        }
+        yield* bump
+      }
+    })
+
+    const expiresAt = permissions.expiresAt
+    const expiry = expiresAt === undefined
+      ? Effect.never
+      : Effect.gen(function*() {
+        const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+        yield* Effect.sleep(Duration.millis(Math.max(0, expiresAt - now)))
+        yield* send({ _tag: "Reject", reason: "token expired" }).pipe(Effect.ignore)
+        return yield* Effect.fail(new LinkRejected({ remote: remoteName, reason: "token expired", byRemote: false }))
+      })
+
+    yield* Effect.raceAll([
+      receiver,
+      Effect.zipRight(Effect.all([sender, waker, subscriber], { concurrency: "unbounded" }), Effect.never),
+      expiry
+    ]).pipe(Effect.ensuring(conn.close()))
+  })

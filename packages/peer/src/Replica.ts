@@ -1,0 +1,398 @@
+/**
+ * The Replica actor: the single writer of one replica.
+ *
+ * Commands (local transactions, merges of remote deltas) go into a bounded
+ * mailbox; the actor takes everything queued and group-commits it in one
+ * SQLite transaction, one op per command. A failing command fails only its
+ * caller; a defect while handling one is turned into a `ReplicaDefect` for
+ * that batch's callers and the actor keeps running. After a commit it
+ * publishes a `CommitEvent` that wakes observers and links.
+ *
+ * Plain SELECTs do not go through the actor: they read the store directly
+ * (everything the actor acknowledged is already committed).
+ */
+import { Document, Dql, Hlc, type Json, Op, Stamp, VersionVector } from "@shoal/core"
+import {
+  type Commit,
+  type DocRecord,
+  DocFold,
+  DocumentTooLarge,
+  MAX_DOCUMENT_BYTES,
+  ReplicaStore,
+  type ReplicaStoreShape,
+  type StoreError,
+  WARN_DOCUMENT_BYTES
+} from "@shoal/store-sqlite"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
+import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
+import { InvalidStatement, ReplicaDefect, ReplicaStopped } from "./Errors.js"
+import { docKey, type DocSource, fromStore, overlay } from "./internal/DocSource.js"
+import * as Execute from "./internal/Execute.js"
+import { parseCached } from "./internal/StatementCache.js"
+
+export interface ExecuteResult {
+  readonly queryType: Execute.QueryType
+  readonly items: ReadonlyArray<Json.JsonObject>
+  readonly mutatedDocumentIds: ReadonlyArray<Json.Json>
+  /** The seq of the op that committed the writes (the replica's last seq for reads). */
+  readonly transactionId: number
+  readonly warnings: ReadonlyArray<string>
+}
+
+export type ExecuteError = Execute.ExecuteError | ReplicaStopped | ReplicaDefect
+
+/** Handle given to `transaction` bodies: statements see the transaction's own writes. */
+export interface Transaction {
+  readonly execute: (statement: string, args?: Json.JsonObject) => Effect.Effect<Execute.StatementResult, Execute.ExecuteError>
+}
+
+export interface CommitEvent {
+  readonly seq: number
+  readonly origin: Op.Origin
+  /** The remote site whose deltas this op merged (sync ops only). */
+  readonly from?: string
+  readonly changes: ReadonlyArray<{ readonly collection: string; readonly id: string; readonly evicted?: boolean }>
+}
+
+export interface IncomingDoc {
+  readonly collection: string
+  readonly id: string
+  /** The version vector the delta was computed against (absent: full state). */
+  readonly base?: VersionVector.VersionVector
+  readonly delta: Document.DocState
+}
+
+export interface MergePolicy {
+  /** Whether the remote may make this write (`before`/`after`: visible JSON, undefined = absent). */
+  readonly canWrite: (collection: string, before: Json.JsonObject | undefined, after: Json.JsonObject | undefined) => boolean
+}
+
+export interface MergeResult {
+  /** Op seq that committed the merge, or undefined when nothing was new. */
+  readonly seq: number | undefined
+  readonly rejected: ReadonlyArray<{ readonly collection: string; readonly id: string }>
+  /** Deltas whose base this replica does not cover: ask the sender again with these vvs. */
+  readonly incomplete: ReadonlyArray<{ readonly collection: string; readonly id: string; readonly vv: VersionVector.VersionVector }>
+}
+
+interface BatchContext {
+  readonly store: ReplicaStoreShape
+  readonly pending: Map<string, DocRecord | null>
+  readonly source: DocSource
+  readonly commits: Array<Commit>
+  readonly events: Array<CommitEvent>
+  readonly seq: () => number
+  /** Replies to complete once the commit's outcome is known. */
+  readonly settle: Array<(failure: StoreError | undefined) => Effect.Effect<void>>
+}
+
+/** A queued command: runs inside the actor, completes its own reply. */
+interface Command {
+  readonly run: (ctx: BatchContext) => Effect.Effect<void>
+  readonly fail: (e: ReplicaDefect) => Effect.Effect<void>
+}
+
+const MAILBOX = 4096
+const MAX_BATCH = 1024
+
+export const make = Effect.gen(function*() {
+  const store = yield* ReplicaStore
+  const inbox = yield* Queue.bounded<Command>(MAILBOX)
+  const stopped = yield* Deferred.make<never, ReplicaStopped>()
+  const commits = yield* PubSub.unbounded<CommitEvent>()
+  const clock = Hlc.makeClock(store.lastHlc)
+  const site = store.siteId
+  const base = fromStore(store)
+
+  const handleBatch = (batch: Chunk.Chunk<Command>) =>
+    Effect.gen(function*() {
+      const pending = new Map<string, DocRecord | null>()
+      const ctx: BatchContext = {
+        store,
+        pending,
+        source: overlay(base, pending),
+        commits: [],
+        events: [],
+        seq: () => store.lastSeq() + ctx.commits.length + 1,
+        settle: []
+      }
+      for (const cmd of batch) {
+        yield* cmd.run(ctx).pipe(
+          Effect.catchAllDefect((d) => cmd.fail(new ReplicaDefect({ detail: String(d) })))
+        )
+      }
+      // Replies complete only once the batch is durable (or failed as a whole).
+      let failure: StoreError | undefined
+      if (ctx.commits.length > 0) {
+        const written = yield* Effect.either(store.commit(ctx.commits, clock.last))
+        if (Either.isLeft(written)) {
+          failure = written.left
+          yield* Effect.logError("replica commit failed", written.left)
+        }
+      }
+      for (const settle of ctx.settle) yield* settle(failure)
+      if (failure === undefined) for (const e of ctx.events) yield* PubSub.publish(commits, e)
+    })
+
+  const loop = Queue.takeBetween(inbox, 1, MAX_BATCH).pipe(
+    Effect.flatMap((batch) =>
+      Effect.uninterruptible(handleBatch(batch)).pipe(
+        Effect.catchAllDefect((d) => Effect.logError("replica batch defect", d))
+      )
+    ),
+    Effect.forever
+  )
+
+  yield* Effect.addFinalizer(() => Deferred.fail(stopped, new ReplicaStopped()))
+  yield* Effect.forkScoped(loop)
+
+  const submit = (cmd: Command) =>
+    Queue.offer(inbox, cmd).pipe(Effect.asVoid)
+
+  const ask = <A, E>(build: (reply: Deferred.Deferred<A, E | ReplicaDefect | StoreError>) => Command) =>
+    Effect.gen(function*() {
+      const reply = yield* Deferred.make<A, E | ReplicaDefect | StoreError>()
+      yield* submit(build(reply))
+      return yield* Deferred.await(reply)
+    }).pipe(Effect.raceFirst(Deferred.await(stopped)))
+
+  /** Run `body` as one transaction inside the actor; its writes become one op. */
+  const runTransaction = <A, E>(body: (tx: Transaction & { readonly warnings: Array<string> }) => Effect.Effect<A, E>) =>
+    ask<{ readonly value: A; readonly seq: number; readonly warnings: ReadonlyArray<string> }, E>((reply) => ({
+      fail: (e) => Deferred.fail(reply, e).pipe(Effect.asVoid),
+      run: (ctx) =>
+        Effect.gen(function*() {
+          const mine = new Map<string, DocRecord | null>()
+          const source = overlay(ctx.source, mine)
+          const seq = ctx.seq()
+          const changes: Array<Op.Change | Op.Eviction> = []
+          const warnings: Array<string> = []
+          const now = yield* Clock.currentTimeMillis
+          let firstStamp: Hlc.Hlc | undefined
+          const writer: Execute.Writer = {
+            source,
+            site,
+            stamp: () => {
+              const h = Hlc.tick(clock, now)
+              firstStamp ??= h
+              return Stamp.make(h, site)
+            },
+            apply: (change) =>
+              Effect.gen(function*() {
+                const key = docKey(change.collection, change.id)
+                const existing = yield* source.get(change.collection, change.id).pipe(Effect.orDie)
+                const record = DocFold.fold(existing, change, seq)
+                const bytes = record.visibleJson?.length ?? 0
+                if (bytes > MAX_DOCUMENT_BYTES) {
+                  return yield* new DocumentTooLarge({ collection: change.collection, id: change.id, bytes, limit: MAX_DOCUMENT_BYTES })
+                }
+                if (bytes > WARN_DOCUMENT_BYTES) {
+                  warnings.push(`document ${change.collection}/${change.id} is ${bytes} bytes (above ${WARN_DOCUMENT_BYTES}); large documents sync slowly`)
+                }
+                mine.set(key, record)
+                changes.push(change)
+                return record
+              }),
+            evict: (collection, id) => {
+              mine.set(docKey(collection, id), null)
+              changes.push({ collection, id, evict: true })
+            }
+          }
+          const tx = {
+            warnings,
+            execute: (statement: string, args: Json.JsonObject = {}) =>
+              Effect.gen(function*() {
+                const parsed = yield* parseCached(statement)
+                yield* Execute.checkArgs(parsed, args)
+                if (Execute.isWrite(parsed)) {
+                  const r = yield* Execute.write(writer, parsed, args)
+                  return { ...r, warnings: [...r.warnings, ...warnings] }
+                }
+                return yield* readStatement(source, parsed, args)
+              })
+          }
+          const outcome = yield* Effect.either(body(tx))
+          if (Either.isLeft(outcome)) {
+            yield* Deferred.fail(reply, outcome.left)
+            return
+          }
+          if (changes.length === 0) {
+            ctx.settle.push(() => Deferred.succeed(reply, { value: outcome.right, seq: store.lastSeq(), warnings }))
+            return
+          }
+          for (const [k, v] of mine) ctx.pending.set(k, v)
+          const op: Op.Op = {
+            seq,
+            txnId: Op.txnId(site, seq),
+            siteId: site,
+            hlc: firstStamp ?? clock.last,
+            origin: "local",
+            changes
+          }
+          ctx.commits.push({
+            op,
+            docs: [...mine.values()].filter((r): r is DocRecord => r !== null),
+            evicted: changes.filter(Op.isEviction).map(({ collection, id }) => ({ collection, id }))
+          })
+          ctx.events.push({
+            seq,
+            origin: "local",
+            changes: changes.map((c) => Op.isEviction(c) ? { collection: c.collection, id: c.id, evicted: true } : { collection: c.collection, id: c.id })
+          })
+          ctx.settle.push((failure) =>
+            failure === undefined
+              ? Deferred.succeed(reply, { value: outcome.right, seq, warnings })
+              : Deferred.fail(reply, failure)
+          )
+        })
+    }))
+
+  /** Merge a batch of remote deltas (from a link) as one op. */
+  const merge = (from: string, docs: ReadonlyArray<IncomingDoc>, policy?: MergePolicy) =>
+    ask<MergeResult, never>((reply) => ({
+      fail: (e) => Deferred.fail(reply, e).pipe(Effect.asVoid),
+      run: (ctx) =>
+        Effect.gen(function*() {
+          const seq = ctx.seq()
+          const changes: Array<Op.Change> = []
+          const records = new Map<string, DocRecord>()
+          const rejected: Array<{ collection: string; id: string }> = []
+          const incomplete: Array<{ collection: string; id: string; vv: VersionVector.VersionVector }> = []
+          for (const doc of docs) {
+            const key = docKey(doc.collection, doc.id)
+            const existing = records.get(key) ?? (yield* ctx.source.get(doc.collection, doc.id).pipe(Effect.orDie))
+            const vv = existing === undefined ? VersionVector.empty : Document.versionVector(existing.state)
+            if (doc.base !== undefined && !VersionVector.dominates(vv, doc.base)) {
+              incomplete.push({ collection: doc.collection, id: doc.id, vv })
+              continue
+            }
+            const fresh = Document.delta(doc.delta, vv)
+            if (fresh === undefined) continue
+            const change: Op.Change = { collection: doc.collection, id: doc.id, delta: fresh }
+            const record = DocFold.fold(existing, change, seq)
+            if (policy !== undefined && !policy.canWrite(doc.collection, existing?.visible, record.visible)) {
+              rejected.push({ collection: doc.collection, id: doc.id })
+              continue
+            }
+            const top = Document.maxStamp(fresh)
+            if (top !== "") Hlc.observe(clock, Stamp.hlc(top))
+            records.set(key, record)
+            changes.push(change)
+          }
+          if (changes.length === 0) {
+            yield* Deferred.succeed(reply, { seq: undefined, rejected, incomplete })
+            return
+          }
+          for (const [k, v] of records) ctx.pending.set(k, v)
+          const now = yield* Clock.currentTimeMillis
+          const hlc = Hlc.tick(clock, now)
+          ctx.commits.push({
+            op: { seq, txnId: Op.txnId(site, seq), siteId: site, hlc, origin: "sync", changes },
+            docs: [...records.values()],
+            evicted: []
+          })
+          ctx.events.push({ seq, origin: "sync", from, changes: changes.map(({ collection, id }) => ({ collection, id })) })
+          ctx.settle.push((failure) =>
+            failure === undefined
+              ? Deferred.succeed(reply, { seq, rejected, incomplete })
+              : Deferred.fail(reply, failure)
+          )
+        })
+    }))
+
+  /** Statements that do not write: SELECT, EXPLAIN, CREATE/DROP INDEX. */
+  const readStatement = (
+    source: DocSource,
+    parsed: Dql.Ast.Statement,
+    args: Json.JsonObject
+  ): Effect.Effect<Execute.StatementResult, Execute.ExecuteError> => {
+    switch (parsed._tag) {
+      case "Select":
+        return Effect.map(Execute.select(source, parsed, args), (items) => ({
+          queryType: "select" as const,
+          items,
+          mutatedDocumentIds: [],
+          warnings: []
+        }))
+      case "Explain":
+        return explain(parsed.statement, args)
+      case "CreateIndex":
+        return Effect.as(
+          store.createIndex(parsed.name, parsed.collection, Dql.Sql.indexExpression(parsed.path)),
+          { queryType: "unknown" as const, items: [], mutatedDocumentIds: [], warnings: [] }
+        )
+      case "DropIndex":
+        return Effect.as(store.dropIndex(parsed.name, parsed.ifExists), {
+          queryType: "unknown" as const,
+          items: [],
+          mutatedDocumentIds: [],
+          warnings: []
+        })
+      default:
+        return Effect.fail(new InvalidStatement({ message: `${parsed._tag} cannot run here` }))
+    }
+  }
+
+  const explain = (s: Dql.Ast.Select, args: Json.JsonObject) =>
+    Effect.gen(function*() {
+      const split = s.where === undefined ? { pushed: undefined, residual: undefined } : Dql.Sql.split(s.where)
+      const pushed = split.pushed === undefined ? undefined : Dql.Sql.toSql(split.pushed, args, "visible_json")
+      const plan = yield* store.explain({ collection: s.collection, where: pushed })
+      const index = plan.map((p) => /USING (?:COVERING )?INDEX (\S+)/.exec(p)?.[1]).find((x) => x !== undefined)
+      const item: Json.JsonObject = {
+        collection: s.collection,
+        pushedToSqlite: pushed?.sql ?? null,
+        evaluatedInTypeScript: split.residual === undefined ? null : Dql.Printer.printExpr(split.residual),
+        index: index ?? null,
+        plan: [...plan]
+      }
+      return { queryType: "select" as const, items: [item], mutatedDocumentIds: [], warnings: [] }
+    })
+
+  /** Run one statement: reads straight from the store, writes through the actor. */
+  const execute = (statement: string, args: Json.JsonObject = {}): Effect.Effect<ExecuteResult, ExecuteError> =>
+    Effect.gen(function*() {
+      const parsed = yield* parseCached(statement)
+      if (!Execute.isWrite(parsed)) {
+        yield* Execute.checkArgs(parsed, args)
+        const r = yield* readStatement(base, parsed, args)
+        return { ...r, transactionId: store.lastSeq() }
+      }
+      const { seq, value } = yield* runTransaction((tx) => tx.execute(statement, args))
+      return { ...value, transactionId: seq }
+    })
+
+  /** Several statements atomically: all commit in one op, or none does. */
+  const transaction = <A, E>(body: (tx: Transaction) => Effect.Effect<A, E>) =>
+    Effect.map(runTransaction(body), ({ seq, value }) => ({ value, transactionId: seq }))
+
+  /** Commits as they happen (subscribe before reading to miss nothing). */
+  const subscribe = PubSub.subscribe(commits)
+
+  return {
+    siteId: site,
+    store,
+    execute,
+    transaction,
+    merge,
+    subscribe,
+    commitEvents: Stream.fromPubSub(commits),
+    lastSeq: Effect.sync(() => store.lastSeq()),
+    /** Read-only statement against the committed state (used by observers). */
+    read: (parsed: Dql.Ast.Select, args: Json.JsonObject) => Execute.select(base, parsed, args)
+  }
+})
+
+export type ReplicaShape = Effect.Effect.Success<typeof make>
+
+export class Replica extends Context.Tag("@shoal/peer/Replica")<Replica, ReplicaShape>() {
+  static readonly layer = Layer.scoped(Replica, make)
+}

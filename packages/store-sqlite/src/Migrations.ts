@@ -1,0 +1,53 @@
+/**
+ * The replica schema, applied with SqliteMigrator (@effect/sql) when a file
+ * is opened. Keys must match /^\d+_/ or the migrator skips them silently.
+ */
+import { SqlClient } from "@effect/sql"
+import { SqliteMigrator } from "@effect/sql-sqlite-node"
+import * as Effect from "effect/Effect"
+
+const statements = (...sqls: ReadonlyArray<string>) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.forEach(sqls, (s) => sql.unsafe(s), { discard: true }))
+
+export const migrations = SqliteMigrator.fromRecord({
+  "1_replica": statements(
+    // Append-only: one row per committed transaction. `collections` is a
+    // comma-joined list for quick inspection; `payload` is the JSON of the changes.
+    `CREATE TABLE ops (
+      seq INTEGER PRIMARY KEY,
+      txn_id TEXT NOT NULL,
+      site_id TEXT NOT NULL,
+      hlc TEXT NOT NULL,
+      origin TEXT NOT NULL,
+      collections TEXT NOT NULL,
+      payload TEXT NOT NULL
+    )`,
+    // Materialized: CRDT state, its version vector and what readers see
+    // (NULL when removed). Folding `ops` from seq 0 rebuilds it byte for byte.
+    `CREATE TABLE docs (
+      collection TEXT NOT NULL,
+      id TEXT NOT NULL,
+      state TEXT NOT NULL,
+      vv TEXT NOT NULL,
+      visible_json TEXT,
+      last_seq INTEGER NOT NULL,
+      PRIMARY KEY (collection, id)
+    ) WITHOUT ROWID`,
+    `CREATE INDEX docs_last_seq ON docs (last_seq)`,
+    // Per remote site: last local seq it acknowledged, and the subscription
+    // queries whose initial sync it completed.
+    `CREATE TABLE cursors (
+      remote_site TEXT PRIMARY KEY,
+      acked_seq INTEGER NOT NULL,
+      synced_queries TEXT NOT NULL DEFAULT '[]'
+    )`,
+    `CREATE TABLE peers (
+      site_id TEXT PRIMARY KEY,
+      network_id INTEGER NOT NULL,
+      device_name TEXT NOT NULL,
+      last_seen TEXT NOT NULL
+    )`,
+    `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+    `CREATE TABLE indexes (name TEXT PRIMARY KEY, collection TEXT NOT NULL, path TEXT NOT NULL)`
+  )
+})
