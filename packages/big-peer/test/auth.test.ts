@@ -33,7 +33,8 @@ const storeAndReload = (keys: AppKeys.AppKeys) =>
 const publicOnly = (keys: AppKeys.AppKeys) =>
   Effect.gen(function*() {
     const jwk = yield* AppKeys.exportPublicKey(keys.publicKey)
-    return yield* AppKeys.importPublicKey(JSON.parse(JSON.stringify(jwk)))
+    const received = yield* Schema.decodeUnknown(Schema.parseJson(AppKeys.PublicJwk))(JSON.stringify(jwk))
+    return yield* AppKeys.importPublicKey(received)
   })
 
 describe("AppKeys + Tokens", () => {
@@ -101,7 +102,9 @@ describe("AppKeys + Tokens", () => {
 
       // Payload changed (escalate to write everything), signature kept.
       const [header, payload, signature] = token.split(".")
-      const claims = JSON.parse(Buffer.from(payload!, "base64url").toString("utf8"))
+      const claims = Schema.decodeUnknownSync(Schema.parseJson(Tokens.Claims))(
+        Buffer.from(payload!, "base64url").toString("utf8")
+      )
       const escalated = { ...claims, perms: { ...claims.perms, write: { everything: true, queriesByCollection: {} } } }
       const tampered = [header, Buffer.from(JSON.stringify(escalated)).toString("base64url"), signature].join(".")
       const e1 = yield* verify(tampered)

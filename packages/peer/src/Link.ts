@@ -144,8 +144,14 @@ const compile = (q: Protocol.Query): Either.Either<CompiledQuery, string> => {
     : Either.right({ query: q, where: parsed.right })
 }
 
+/** A query on this collection name matches every collection (a Big Peer's "everything"). */
+export const ALL_COLLECTIONS = "*"
+
 const matchesAny = (queries: ReadonlyArray<CompiledQuery>, collection: string, doc: Json.JsonObject | undefined) =>
-  queries.some((q) => q.query.collection === collection && (doc === undefined || q.where === undefined || Dql.Evaluate.matches(q.where, doc, q.query.args)))
+  queries.some((q) =>
+    (q.query.collection === collection || q.query.collection === ALL_COLLECTIONS) &&
+    (doc === undefined || q.where === undefined || Dql.Evaluate.matches(q.where, doc, q.query.args))
+  )
 
 export interface LinkDeps {
   readonly connection: Transport.Connection
@@ -278,7 +284,9 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     let synced = new Set(cursor.syncedQueries)
     let sentSeq = cursor.ackedSeq
     let ackedSeq = cursor.ackedSeq
-    const scans: Array<{ key: string; query: CompiledQuery; afterId: string; sent: number; total: number }> = []
+    const scans: Array<
+      { key: string; query: CompiledQuery; afterCollection: string; afterId: string; sent: number; total: number }
+    > = []
     const resend: Array<{ collection: string; id: string }> = []
     let batchNo = 0
     let expectedBatch = 1
@@ -368,10 +376,12 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const scanPage = Effect.gen(function*() {
       const scan = scans[0]
       if (scan === undefined) return false
-      const page = yield* store.scanDocs(scan.query.query.collection, scan.afterId, maxBatchDocs).pipe(
-        Effect.mapError((e) => fail(e.message))
-      )
+      const collection = scan.query.query.collection
+      const page = yield* (collection === ALL_COLLECTIONS
+        ? store.scanAllDocs(scan.afterCollection, scan.afterId, maxBatchDocs)
+        : store.scanDocs(collection, scan.afterId, maxBatchDocs)).pipe(Effect.mapError((e) => fail(e.message)))
       for (const record of page) {
+        scan.afterCollection = record.collection
         scan.afterId = record.id
         const key = docKey(record.collection, record.id)
         if (record.visible === undefined || !matchesAny([scan.query], record.collection, record.visible)) continue
@@ -435,8 +445,10 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         for (const c of compiled) {
           const key = queryKey(c.query)
           if (synced.has(key) || scans.some((s) => s.key === key)) continue
-          const total = yield* store.countCollection(c.query.collection).pipe(Effect.orElseSucceed(() => 0))
-          scans.push({ key, query: c, afterId: "", sent: 0, total })
+          const total = yield* (c.query.collection === ALL_COLLECTIONS
+            ? store.countVisible
+            : store.countCollection(c.query.collection)).pipe(Effect.orElseSucceed(() => 0))
+          scans.push({ key, query: c, afterCollection: "", afterId: "", sent: 0, total })
         }
         if (synced.size !== before) yield* persistCursor
         yield* hooks.remoteQueries(linkId, msg.queries)

@@ -274,6 +274,23 @@ export const make = (options: SyncOptions) =>
         } satisfies SubscriptionHandle
       })
 
+    /** Subscribe to every document of every collection (what a Big Peer does). */
+    const subscribeAll = Effect.gen(function*() {
+      const q = { collection: Link.ALL_COLLECTIONS, args: {} }
+      const id = Link.queryKey(q)
+      const full: Protocol.Query = { id, ...q }
+      yield* SubscriptionRef.update(queries, (s) => ({ local: new Map([...s.local, [id, full]]), remote: s.remote }))
+      return {
+        id,
+        query: full,
+        cancel: SubscriptionRef.update(queries, (s) => {
+          const next = new Map(s.local)
+          next.delete(id)
+          return { local: next, remote: s.remote }
+        })
+      } satisfies SubscriptionHandle
+    })
+
     const graph = (current: ReadonlyMap<string, LinkEntry>): PresenceGraph => ({
       localPeer: { siteId: local.siteId, networkId: local.networkId, deviceName: local.deviceName },
       remotePeers: [...current.values()].map((l) => ({
@@ -287,6 +304,7 @@ export const make = (options: SyncOptions) =>
     return {
       local,
       registerSubscription,
+      subscribeAll,
       connect,
       disconnect,
       /** Run a link over a connection accepted elsewhere (e.g. the Big Peer's HTTP upgrade). */

@@ -232,6 +232,11 @@ const makeStore = (options: StoreOptions) =>
        WHERE collection = ? AND id > ? ORDER BY id LIMIT ?`
     )
 
+    const scanAllStmt = db.prepare<[string, string, string, number], DocRow>(
+      `SELECT collection, id, state, vv, visible_json, last_seq FROM docs
+       WHERE (collection, id) > (?, ?) OR collection > ? ORDER BY collection, id LIMIT ?`
+    )
+
     return {
       filename,
       siteId,
@@ -270,6 +275,10 @@ const makeStore = (options: StoreOptions) =>
       /** Documents of a collection in id order after `afterId` (initial sync scans). */
       scanDocs: (collection: string, afterId: string, limit: number) =>
         attempt("scan documents", () => scanDocsStmt.all(collection, afterId, limit).map(rowToRecord)),
+
+      /** Documents of every collection in (collection, id) order after the given key. */
+      scanAllDocs: (afterCollection: string, afterId: string, limit: number) =>
+        attempt("scan documents", () => scanAllStmt.all(afterCollection, afterId, afterCollection, limit).map(rowToRecord)),
 
       /** Ops with seq > `afterSeq`, oldest first. */
       readOps: (afterSeq: number, limit: number) =>

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Schedule, Stream } from "effect"
+import { Link, SmallPeer, type SmallPeerShape, Sync } from "../src/index.js"
+import { noTransport, pipe } from "./util/pipe.js"
+
+const peerLayer = (name: string, options: Partial<Sync.SyncOptions> = {}) =>
+  Sync.Sync.layer({ appId: "app", deviceName: name, ...options }).pipe(
+    Layer.provideMerge(SmallPeer.layer({ appId: "app", persistenceDir: "memory" })),
+    Layer.provide(noTransport)
+  )
+
+
+const peerOf = (name: string, options: Partial<Sync.SyncOptions> = {}) =>
+  Effect.gen(function*() {
+    const ctx = yield* Layer.build(peerLayer(name, options))
+    return {
+      peer: yield* Effect.provide(SmallPeer, ctx),
+      sync: yield* Effect.provide(Sync.Sync, ctx)
+    }
+  })
+
+const eventually = <A, E>(check: Effect.Effect<A, E>) =>
+  check.pipe(Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.upTo("10 seconds"))))
+
+const query = (p: { peer: SmallPeerShape }, q: string) =>
+  Effect.map(p.peer.execute(q), (r) => r.items)
+
+describe("Link over an in-process pipe", () => {
+  it.live("syncs a subscription both ways, with concurrent edits merged", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const a = yield* peerOf("a")
+      const b = yield* peerOf("b")
+      yield* a.peer.execute("INSERT INTO cars DOCUMENTS (:d)", { d: { _id: "1", make: "Volvo", color: "red" } })
+      yield* b.sync.registerSubscription("SELECT * FROM cars")
+      yield* a.sync.registerSubscription("SELECT * FROM cars")
+      const [ca, cb] = yield* pipe
+      yield* a.sync.accept(ca)
+      yield* b.sync.accept(cb)
+      yield* eventually(Effect.flatMap(query(b, "SELECT * FROM cars"), (items) =>
+        items.length === 1 ? Effect.void : Effect.fail("not yet")))
+      yield* a.peer.execute("UPDATE cars SET color = 'blue' WHERE _id = '1'")
+      yield* b.peer.execute("UPDATE cars SET make = 'Saab' WHERE _id = '1'")
+      yield* b.peer.execute("INSERT INTO cars DOCUMENTS (:d)", { d: { _id: "2", make: "Fiat" } })
+      const expected = [{ _id: "1", make: "Saab", color: "blue" }, { _id: "2", make: "Fiat" }]
+      for (const p of [a, b]) {
+        yield* eventually(Effect.flatMap(query(p, "SELECT * FROM cars ORDER BY _id"), (items) =>
+          JSON.stringify(items) === JSON.stringify(expected) ? Effect.void : Effect.fail(items)))
+      }
+      const presence = yield* a.sync.presence.current
+      expect(presence.remotePeers.map((r) => r.deviceName)).toEqual(["b"])
+    })))
+
+  it.live("sends only documents matching the remote's subscription", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const a = yield* peerOf("a")
+      const b = yield* peerOf("b")
+      yield* a.peer.execute("INSERT INTO t DOCUMENTS (:d)", { d: [{ _id: "1", team: "x" }, { _id: "2", team: "y" }] })
+      yield* b.sync.registerSubscription("SELECT * FROM t WHERE team = 'x'")
+      const [ca, cb] = yield* pipe
+      yield* a.sync.accept(ca)
+      yield* b.sync.accept(cb)
+      yield* eventually(Effect.flatMap(query(b, "SELECT * FROM t"), (items) => items.length === 1 ? Effect.void : Effect.fail("no")))
+      yield* a.peer.execute("INSERT INTO t DOCUMENTS (:d)", { d: [{ _id: "3", team: "x" }, { _id: "4", team: "y" }] })
+      yield* eventually(Effect.flatMap(query(b, "SELECT * FROM t ORDER BY _id"), (items) =>
+        items.map((d) => d._id).join() === "1,3" ? Effect.void : Effect.fail(items)))
+      yield* Effect.sleep("100 millis")
+      expect((yield* query(b, "SELECT * FROM t ORDER BY _id")).map((d) => d._id)).toEqual(["1", "3"])
+    })))
+
+  it.live("a peer of another app or protocol version is rejected", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const a = yield* peerOf("a")
+      const other = yield* Layer.build(
+        Sync.Sync.layer({ appId: "other-app" }).pipe(
+          Layer.provideMerge(SmallPeer.layer({ appId: "other-app", persistenceDir: "memory" })),
+          Layer.provide(noTransport)
+        )
+      )
+      const o = yield* Effect.provide(Sync.Sync, other)
+      const [ca, cb] = yield* pipe
+      const [ra, rb] = yield* Effect.all([Effect.either(a.sync.serve(ca)), Effect.either(o.serve(cb))], { concurrency: 2 })
+      const reasons = [ra, rb].map((r) => (r._tag === "Left" ? r.left.reason : "ok"))
+      expect(reasons).toContain("different app")
+      void Link
+      void Stream
+    })))
+})
