@@ -1,1 +1,5 @@
-export {}
+export * as Cli from "./Cli.js"
+export * from "./CliError.js"
+export * as Oplog from "./Oplog.js"
+export * as Query from "./Query.js"
+export { layerCapture, layerNode, Output } from "./internal/Output.js"

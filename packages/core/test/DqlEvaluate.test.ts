@@ -2,7 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
 import * as Either from "effect/Either"
 import { Ast, Evaluate, parse, parseExpression } from "../src/Dql/index.js"
-import { equals, type Json, type JsonObject } from "../src/Json.js"
+import * as Schema from "effect/Schema"
+import { equals, type Json, Json as JsonSchema, type JsonObject } from "../src/Json.js"
 
 const e = (text: string): Ast.Expr => Either.getOrThrow(parseExpression(text))
 const val = (text: string, doc: JsonObject = {}, args: Evaluate.Args = {}) => Evaluate.evalExpr(e(text), doc, args)
@@ -175,7 +176,7 @@ describe("Dql.Evaluate ordering", () => {
     }
   })
 
-  const json: fc.Arbitrary<Json> = fc.jsonValue({ maxDepth: 3 })
+  const json: fc.Arbitrary<Json> = fc.jsonValue({ maxDepth: 3 }).map((v) => Schema.decodeUnknownSync(JsonSchema)(v))
   it.prop("compare is a total order consistent with equals", { a: json, b: json, c: json }, ({ a, b, c }) => {
     expect(Evaluate.compare(a, b) + Evaluate.compare(b, a)).toBe(0)
     expect(Evaluate.compare(a, b) === 0).toBe(equals(a, b))

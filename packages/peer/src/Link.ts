@@ -567,9 +567,11 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         return yield* Effect.fail(new LinkRejected({ remote: remoteName, reason: "token expired", byRemote: false }))
       })
 
-    yield* Effect.raceAll([
-      receiver,
-      Effect.zipRight(Effect.all([sender, waker, subscriber], { concurrency: "unbounded" }), Effect.never),
-      expiry
-    ]).pipe(Effect.ensuring(conn.close()))
+    // The first loop to end (success or failure) ends the link.
+    const background = Effect.zipRight(Effect.all([sender, waker, subscriber], { concurrency: "unbounded" }), Effect.never)
+    yield* receiver.pipe(
+      Effect.raceFirst(background),
+      Effect.raceFirst(expiry),
+      Effect.ensuring(conn.close())
+    )
   })

@@ -297,8 +297,19 @@ const setPath = (obj: JsonObject, path: Ast.Path, value: Json): JsonObject => {
 
 type PatternItem = "%" | "_" | { readonly char: string }
 
+const patternCache = new Map<string, ReadonlyArray<PatternItem>>()
+
 /** `%` = any run of characters, `_` = one character; `\` escapes `%`, `_` and `\`. */
 export const parseLikePattern = (pattern: string): ReadonlyArray<PatternItem> => {
+  const cached = patternCache.get(pattern)
+  if (cached !== undefined) return cached
+  const items = parsePattern(pattern)
+  if (patternCache.size >= 256) patternCache.clear()
+  patternCache.set(pattern, items)
+  return items
+}
+
+const parsePattern = (pattern: string): ReadonlyArray<PatternItem> => {
   const chars = codePoints(pattern)
   const items: Array<PatternItem> = []
   for (let i = 0; i < chars.length; i++) {

@@ -96,19 +96,16 @@ export const keywords: ReadonlySet<string> = new Set([
 const whitespace = /\s+/y
 const lineComment = /--[^\n]*/y
 const blockComment = /\/\*[\s\S]*?\*\//y
-const identifier = /[\p{L}_][\p{L}\p{N}_]*/uy
-const argument = /:([\p{L}_][\p{L}\p{N}_]*)/uy
+const identifier = /[\p{L}_][\p{L}\p{M}\p{N}_]*/uy
+const argument = /:([\p{L}_][\p{L}\p{M}\p{N}_]*)/uy
 const number = /\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y
-const identChar = /[\p{L}\p{N}_.]/u
+const identChar = /[\p{L}\p{M}\p{N}_.]/u
 const quotedIdent = /`((?:[^`]|``)*)`/y
 const singleString = /'((?:[^']|'')*)'/y
 const doubleString = /"(?:[^"\\]|\\[\s\S])*"/y
 
 /** Identifier text that lexes as a single plain identifier. */
 export const isPlainIdentifier = (name: string): boolean => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
-
-/** Identifier text usable after `:` in an argument. */
-export const isArgName = (name: string): boolean => /^[\p{L}_][\p{L}\p{N}_]*$/u.test(name)
 
 /** How an error message names a token: `'FORM'`, or `end of input`. */
 export const describe = (token: Pick<Token, "_tag" | "text">): string =>

@@ -77,6 +77,10 @@ const maxDepth = 200
 
 const asciiWord = /^[A-Za-z_]+$/
 
+/** The keyword an identifier token spells (ASCII letters only, upper-cased), if any. */
+const wordOf = (token: Token): string | undefined =>
+  token._tag === "Ident" && asciiWord.test(token.name) ? token.name.toUpperCase() : undefined
+
 class Parser {
   private pos = 0
   private depth = 0
@@ -121,7 +125,7 @@ class Parser {
   }
 
   private isKeyword(token: Token, keyword: string): boolean {
-    return token._tag === "Ident" && token.name.toUpperCase() === keyword && asciiWord.test(token.name)
+    return wordOf(token) === keyword
   }
 
   private atKeyword(keyword: string, ahead = 0): boolean {
@@ -431,7 +435,7 @@ class Parser {
       this.pos++
       return Ast.arg(token.name)
     }
-    if (token._tag === "QuotedIdent" || (token._tag === "Ident" && !reservedInExpression.has(token.name.toUpperCase()))) {
+    if (token._tag === "QuotedIdent" || (token._tag === "Ident" && !reservedInExpression.has(wordOf(token) ?? ""))) {
       this.pos++
       return { _tag: "Field", path: this.pathFrom(token.name) }
     }
@@ -490,7 +494,7 @@ class Parser {
         this.pos++
         return { _tag: "Field", path: this.pathFrom(token.name) }
       case "Ident": {
-        const upper = token.name.toUpperCase()
+        const upper = wordOf(token) ?? ""
         if (upper === "TRUE" || upper === "FALSE" || upper === "NULL") {
           this.pos++
           return Ast.literal(upper === "NULL" ? null : upper === "TRUE")

@@ -177,10 +177,14 @@ const translate = (e: Ast.Expr, env: Env): Frag | undefined => {
   switch (e._tag) {
     case "And":
     case "Or": {
-      const l = translate(e.left, env)
-      const r = l && translate(e.right, env)
-      if (l === undefined || r === undefined) return undefined
-      return e._tag === "And" ? and([l, r]) : or([l, r])
+      // flatten `a AND b AND c` into one level of parentheses
+      const parts: Array<Frag> = []
+      for (const operand of e._tag === "And" ? Ast.conjuncts(e) : disjuncts(e)) {
+        const f = translate(operand, env)
+        if (f === undefined) return undefined
+        parts.push(f)
+      }
+      return e._tag === "And" ? and(parts) : or(parts)
     }
     case "Not": {
       const inner = translate(e.expr, env)
@@ -230,6 +234,8 @@ const translate = (e: Ast.Expr, env: Env): Frag | undefined => {
   }
 }
 
+const disjuncts = (e: Ast.Expr): ReadonlyArray<Ast.Expr> => (e._tag === "Or" ? [...disjuncts(e.left), ...disjuncts(e.right)] : [e])
+
 const flip: Record<Ast.CompareOp, Ast.CompareOp> = { "=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<=" }
 
 /** `path op value` for a constant `value` */
@@ -246,7 +252,8 @@ const comparison = (t: Target, op: Ast.CompareOp, value: Constant): Frag | undef
     const bools = [false, true].filter((b) => holdsBool(op, b, value))
     const names = bools.map((b) => `'${b}'`)
     if (op === "!=") return frag(`${t.type} NOT IN ('null', '${value}')`)
-    return names.length === 0 ? FALSE : frag(`${t.type} IN (${names.join(", ")})`)
+    if (names.length === 0) return FALSE
+    return names.length === 1 ? frag(`${t.type} = ${names[0]}`) : frag(`${t.type} IN (${names.join(", ")})`)
   }
   // objects and arrays: only `=`/`!=` could hold, and those are not pushed
   return op === "=" || op === "!=" ? undefined : FALSE

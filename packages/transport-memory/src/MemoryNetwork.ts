@@ -1,0 +1,576 @@
+/**
+ * A simulated network for tests and benchmarks.
+ *
+ * One `MemoryNetwork` (built once per test with `layer(options)`) holds named
+ * nodes; `transport(node)` is a Layer providing the `Transport` of one node
+ * (kind `"memory"`, addresses are node names). Connections are duplex frame
+ * pipes shaped by per-link conditions:
+ *
+ * - latency (+ uniform jitter; jitter never reorders a connection's frames),
+ * - bandwidth in bytes/s (a frame of n bytes occupies the link n/bandwidth s,
+ *   serialized per direction),
+ * - loss (probability a frame is silently dropped),
+ * - reordering (probability a frame is held back `reorderDelay` extra, so
+ *   later frames overtake it).
+ *
+ * Randomness comes from Effect's `Random` (`options.seed` makes a run
+ * reproducible) and time from the `Clock`, so under `TestClock` delivery is
+ * deterministic and advances only with `TestClock.adjust`.
+ *
+ * Faults: `partition(a, b)` / `heal()`, `crash(node)` / `restart(node)`.
+ * A cut connection fails `incoming` on both ends with `TransportError`;
+ * frames already in the receiver's buffer are still read first.
+ *
+ * Backpressure: per direction at most `window` frames are in flight and at
+ * most `bufferFrames` wait unread at the receiver; beyond that `send`
+ * suspends.
+ */
+import { Transport } from "@shoal/core"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
+import * as PubSub from "effect/PubSub"
+import * as Queue from "effect/Queue"
+import * as Random from "effect/Random"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+
+// ------------------------------------------------------------------ public types
+
+/** Conditions of one direction of a link. Unset fields fall back to the network defaults. */
+export interface LinkConditions {
+  /** One-way delay (default 0). */
+  readonly latency?: Duration.DurationInput
+  /** Extra one-way delay, uniform in [0, jitter] (default 0). Does not reorder frames. */
+  readonly jitter?: Duration.DurationInput
+  /** Bytes per second, per direction (default: unlimited). */
+  readonly bandwidth?: number
+  /** Probability in [0, 1] that a frame is dropped (default 0). */
+  readonly loss?: number
+  /** Probability in [0, 1] that a frame is delayed by `reorderDelay` so later frames overtake it (default 0). */
+  readonly reorder?: number
+  /** Extra delay of a reordered frame (default: the latency, at least 5 ms). */
+  readonly reorderDelay?: Duration.DurationInput
+}
+
+export interface Options {
+  /** Conditions of every link without its own (default: instant, lossless). */
+  readonly defaults?: LinkConditions
+  /** Frames a receiver buffers unread before the sender's `send` suspends (default 256). */
+  readonly bufferFrames?: number
+  /** Frames in flight per direction (the link's "window", default 256). */
+  readonly window?: number
+  /** Seed for loss, jitter and reordering (default: the ambient `Random`). */
+  readonly seed?: number
+}
+
+/** What a node advertises on `discover` (the memory transport's "mDNS"). */
+export interface AnnounceOptions {
+  readonly networkId: number
+  readonly deviceName: string
+  readonly appIdHash: number
+}
+
+export interface NodeStats {
+  readonly framesSent: number
+  readonly bytesSent: number
+  /** Frames dropped by `loss` on links from this node. */
+  readonly framesDropped: number
+  readonly framesReceived: number
+  readonly bytesReceived: number
+  readonly connectionsOpened: number
+}
+
+export interface ConnectionInfo {
+  readonly id: string
+  /** The dialing node. */
+  readonly from: string
+  readonly to: string
+}
+
+export interface MemoryNetworkShape {
+  /** The `Transport` of `node`; the node is up while the scope is open. */
+  readonly transport: (
+    node: string,
+    options?: { readonly announce?: AnnounceOptions }
+  ) => Effect.Effect<Transport.TransportShape, never, Scope.Scope>
+  /** Replace the default conditions (affects frames sent afterwards). */
+  readonly setDefaults: (conditions: LinkConditions) => Effect.Effect<void>
+  /** Conditions between `a` and `b`, both directions unless `oneWay` (then only a → b). */
+  readonly setLink: (
+    a: string,
+    b: string,
+    conditions: LinkConditions,
+    options?: { readonly oneWay?: boolean }
+  ) => Effect.Effect<void>
+  /** Cut every connection between the groups; dials across fail until `heal`. Partitions accumulate. */
+  readonly partition: (groupA: Iterable<string>, groupB: Iterable<string>) => Effect.Effect<void>
+  /** Remove every partition (cut connections stay cut: redial). */
+  readonly heal: Effect.Effect<void>
+  /** Cut all connections of `node`, end its `listen`, make dials to and from it fail. */
+  readonly crash: (node: string) => Effect.Effect<void>
+  /** Bring a crashed node back: it accepts and dials again (run `listen` again). */
+  readonly restart: (node: string) => Effect.Effect<void>
+  /** Counters per node name. */
+  readonly stats: Effect.Effect<Readonly<Record<string, NodeStats>>>
+  readonly resetStats: Effect.Effect<void>
+  /** Connections currently open (not yet closed or cut). */
+  readonly connections: Effect.Effect<ReadonlyArray<ConnectionInfo>>
+}
+
+export class MemoryNetwork extends Context.Tag("@shoal/transport-memory/MemoryNetwork")<
+  MemoryNetwork,
+  MemoryNetworkShape
+>() {}
+
+// ------------------------------------------------------------------ internals
+
+interface MutableStats {
+  framesSent: number
+  bytesSent: number
+  framesDropped: number
+  framesReceived: number
+  bytesReceived: number
+  connectionsOpened: number
+}
+
+interface NodeState {
+  readonly name: string
+  /** Live transports of this node (layers built and not released). */
+  refs: number
+  crashed: boolean
+  /** Inbound connections of the current incarnation (set while up). */
+  accept: Mailbox.Mailbox<Transport.Connection, Transport.TransportError> | undefined
+  announce: AnnounceOptions | undefined
+  readonly stats: MutableStats
+  readonly links: Set<LinkState>
+}
+
+/** A frame in flight, or (frame undefined) the sender's close. */
+interface Item {
+  readonly frame: Uint8Array | undefined
+  readonly at: number
+}
+
+/** One direction of a connection. */
+interface Pipe {
+  readonly from: NodeState
+  readonly to: NodeState
+  readonly wire: Queue.Queue<Item>
+  /** The receiver's buffer: what its `incoming` reads. */
+  readonly inbox: Mailbox.Mailbox<Uint8Array, Transport.TransportError>
+  /** When the sender's side of the link is free again (bandwidth), ms. */
+  nextFree: number
+  /** Arrival of the last in-order frame, ms (jitter never reorders). */
+  lastArrival: number
+}
+
+/** One end of a connection. */
+interface Side {
+  readonly node: NodeState
+  readonly remote: NodeState
+  readonly out: Pipe
+  readonly in: Pipe
+  closed: boolean
+  /** Completed when this end is closed or cut. */
+  readonly done: Deferred.Deferred<void>
+  /** Failed when this end is closed or cut: wakes suspended senders. */
+  readonly stop: Deferred.Deferred<never, Transport.TransportError>
+}
+
+interface LinkState {
+  readonly id: string
+  readonly a: Side
+  readonly b: Side
+  readonly scope: Scope.CloseableScope
+  readonly fibers: FiberSet.FiberSet
+  torn: boolean
+}
+
+interface Resolved {
+  readonly latencyMs: number
+  readonly jitterMs: number
+  readonly bandwidth: number
+  readonly loss: number
+  readonly reorder: number
+  readonly reorderDelayMs: number
+}
+
+const ms = (d: Duration.DurationInput | undefined): number => (d === undefined ? 0 : Duration.toMillis(d))
+
+const pairKey = (a: string, b: string) => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`)
+const dirKey = (from: string, to: string) => `${from}\u0000${to}`
+
+const otherSide = (link: LinkState, side: Side): Side => (link.a === side ? link.b : link.a)
+
+const emptyStats = (): MutableStats => ({
+  framesSent: 0,
+  bytesSent: 0,
+  framesDropped: 0,
+  framesReceived: 0,
+  bytesReceived: 0,
+  connectionsOpened: 0
+})
+
+/** Build a network; it lives as long as the scope. */
+export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const networkScope = yield* Effect.scope
+    const random = options.seed === undefined ? yield* Effect.random : Random.make(options.seed)
+    const bufferFrames = Math.max(1, options.bufferFrames ?? 256)
+    const window = Math.max(1, options.window ?? 256)
+    let defaults: LinkConditions = options.defaults ?? {}
+    const overrides = new Map<string, LinkConditions>()
+    const blocked = new Set<string>()
+    const nodes = new Map<string, NodeState>()
+    const announcements = yield* PubSub.unbounded<Transport.Announcement & { readonly from: string }>()
+    let nextId = 0
+
+    const nowMs = Effect.map(Clock.currentTimeNanos, (n) => Number(n) / 1e6)
+
+    const resolve = (from: string, to: string): Resolved => {
+      const c: LinkConditions = { ...defaults, ...overrides.get(dirKey(from, to)) }
+      const latencyMs = ms(c.latency)
+      return {
+        latencyMs,
+        jitterMs: ms(c.jitter),
+        bandwidth: c.bandwidth !== undefined && c.bandwidth > 0 ? c.bandwidth : Infinity,
+        loss: c.loss ?? 0,
+        reorder: c.reorder ?? 0,
+        reorderDelayMs: c.reorderDelay !== undefined ? ms(c.reorderDelay) : Math.max(latencyMs, 5)
+      }
+    }
+
+    const nodeOf = (name: string): NodeState => {
+      let node = nodes.get(name)
+      if (node === undefined) {
+        node = {
+          name,
+          refs: 0,
+          crashed: false,
+          accept: undefined,
+          announce: undefined,
+          stats: emptyStats(),
+          links: new Set()
+        }
+        nodes.set(name, node)
+      }
+      return node
+    }
+    const isUp = (node: NodeState) => node.refs > 0 && !node.crashed
+    const isBlocked = (a: string, b: string) => blocked.has(pairKey(a, b))
+    const error = (address: string, reason: string) => new Transport.TransportError({ address, reason })
+
+    // -------------------------------------------------------------- link teardown
+
+    /** Both ends are closed or cut: stop the delivery fibers (asynchronously, so a fiber may call it). */
+    const teardown = (link: LinkState) => {
+      if (link.torn) return Effect.void
+      link.torn = true
+      link.a.node.links.delete(link)
+      link.b.node.links.delete(link)
+      return Effect.asVoid(Effect.forkIn(Scope.close(link.scope, Exit.void), networkScope))
+    }
+
+    /** Mark one end closed. `failure` = cut (its `incoming` fails), otherwise it ends cleanly. */
+    const finish = (side: Side, failure: Transport.TransportError | undefined, reason: string) => {
+      if (side.closed) return
+      side.closed = true
+      side.in.inbox.unsafeDone(failure === undefined ? Exit.void : Exit.fail(failure))
+      Deferred.unsafeDone(side.done, Exit.void)
+      Deferred.unsafeDone(side.stop, Exit.fail(failure ?? error(side.remote.name, reason)))
+    }
+
+    const cut = (link: LinkState, reason: string) =>
+      Effect.suspend(() => {
+        finish(link.a, error(link.b.node.name, reason), reason)
+        finish(link.b, error(link.a.node.name, reason), reason)
+        return teardown(link)
+      })
+
+    /** Close one end cleanly: the close travels to the remote behind the frames already sent. */
+    const closeSide = (link: LinkState, side: Side): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (side.closed) return Effect.void
+        finish(side, undefined, "closed")
+        if (otherSide(link, side).closed) return teardown(link)
+        const pipe = side.out
+        const c = resolve(pipe.from.name, pipe.to.name)
+        return Effect.flatMap(nowMs, (now) => {
+          const item: Item = { frame: undefined, at: Math.max(Math.max(now, pipe.nextFree) + c.latencyMs, pipe.lastArrival) }
+          return Queue.unsafeOffer(pipe.wire, item) ? Effect.void : Effect.asVoid(FiberSet.run(link.fibers, Queue.offer(pipe.wire, item)))
+        })
+      })
+
+    // -------------------------------------------------------------- delivery
+
+    const deliverLoop = (link: LinkState, pipe: Pipe, receiver: Side): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        while (true) {
+          const item = yield* Queue.take(pipe.wire)
+          const now = yield* nowMs
+          if (item.at > now) yield* Effect.sleep(Duration.millis(item.at - now))
+          if (item.frame === undefined) {
+            // the sender closed: this end is closed too (like a WebSocket close handshake)
+            finish(receiver, undefined, "closed by the remote")
+            yield* teardown(link)
+            return
+          }
+          if (receiver.closed) continue
+          pipe.to.stats.framesReceived++
+          pipe.to.stats.bytesReceived += item.frame.byteLength
+          yield* pipe.inbox.offer(item.frame) // suspends while the receiver's buffer is full
+        }
+      })
+
+    // -------------------------------------------------------------- one end of a connection
+
+    const endpoint = (link: LinkState, side: Side, id: string): Transport.Connection => {
+      const send = (frame: Uint8Array): Effect.Effect<void, Transport.TransportError> =>
+        Effect.gen(function*() {
+          if (side.closed) return yield* Deferred.await(side.stop)
+          const pipe = side.out
+          const c = resolve(pipe.from.name, pipe.to.name)
+          const now = yield* nowMs
+          const size = frame.byteLength
+          const start = Math.max(now, pipe.nextFree)
+          pipe.nextFree = c.bandwidth === Infinity ? start : start + (size * 1000) / c.bandwidth
+          pipe.from.stats.framesSent++
+          pipe.from.stats.bytesSent += size
+          if (c.loss > 0 && (yield* random.next) < c.loss) {
+            pipe.from.stats.framesDropped++
+            return
+          }
+          const at = pipe.nextFree + c.latencyMs + (c.jitterMs > 0 ? (yield* random.next) * c.jitterMs : 0)
+          if (c.reorder > 0 && (yield* random.next) < c.reorder) {
+            // held back out of band: later frames overtake it
+            yield* FiberSet.run(
+              link.fibers,
+              Effect.sleep(Duration.millis(at + c.reorderDelayMs - now)).pipe(
+                Effect.zipRight(Effect.suspend(() => {
+                  if (otherSide(link, side).closed) return Effect.void
+                  pipe.to.stats.framesReceived++
+                  pipe.to.stats.bytesReceived += size
+                  return pipe.inbox.offer(frame)
+                }))
+              )
+            )
+            return
+          }
+          const item: Item = { frame, at: Math.max(at, pipe.lastArrival) }
+          pipe.lastArrival = item.at
+          if (!Queue.unsafeOffer(pipe.wire, item)) {
+            // window full: wait for room, unless this end is closed or cut meanwhile
+            yield* Queue.offer(pipe.wire, item).pipe(Effect.raceFirst(Deferred.await(side.stop)))
+          }
+        })
+
+      const close = (_reason?: string): Effect.Effect<void> => closeSide(link, side)
+
+      return {
+        id,
+        remoteAddress: side.remote.name,
+        send,
+        incoming: Mailbox.toStream(side.in.inbox),
+        close,
+        closed: Deferred.await(side.done)
+      }
+    }
+
+    const openLink = (from: NodeState, to: NodeState) =>
+      Effect.gen(function*() {
+        const id = `memory-${nextId++}`
+        const pipe = (src: NodeState, dst: NodeState): Effect.Effect<Pipe> =>
+          Effect.all({
+            wire: Queue.bounded<Item>(window),
+            inbox: Mailbox.make<Uint8Array, Transport.TransportError>({ capacity: bufferFrames, strategy: "suspend" })
+          }).pipe(Effect.map(({ inbox, wire }) => ({ from: src, to: dst, wire, inbox, nextFree: 0, lastArrival: 0 })))
+        const ab = yield* pipe(from, to)
+        const ba = yield* pipe(to, from)
+        const side = (node: NodeState, remote: NodeState, out: Pipe, inn: Pipe): Effect.Effect<Side> =>
+          Effect.all({
+            done: Deferred.make<void>(),
+            stop: Deferred.make<never, Transport.TransportError>()
+          }).pipe(Effect.map(({ done, stop }) => ({ node, remote, out, in: inn, closed: false, done, stop })))
+        const a = yield* side(from, to, ab, ba)
+        const b = yield* side(to, from, ba, ab)
+        const scope = yield* Scope.fork(networkScope, ExecutionStrategy.sequential)
+        const fibers = yield* FiberSet.make().pipe(Scope.extend(scope))
+        const link: LinkState = { id, a, b, scope, fibers, torn: false }
+        yield* FiberSet.run(fibers, deliverLoop(link, ab, b))
+        yield* FiberSet.run(fibers, deliverLoop(link, ba, a))
+        from.links.add(link)
+        to.links.add(link)
+        from.stats.connectionsOpened++
+        to.stats.connectionsOpened++
+        const dialer = endpoint(link, a, `${id}/${from.name}`)
+        const acceptor = endpoint(link, b, `${id}/${to.name}`)
+        return { link, dialer, acceptor }
+      })
+
+    // -------------------------------------------------------------- transport of one node
+
+    const dial = (self: NodeState) => (address: string) =>
+      Effect.gen(function*() {
+        const reachable = (): Transport.TransportError | undefined => {
+          const target = nodes.get(address)
+          if (!isUp(self)) return error(address, `${self.name} is down`)
+          if (target === undefined || !isUp(target)) return error(address, "connection refused: node not running")
+          if (isBlocked(self.name, address)) return error(address, "unreachable: network partition")
+          return undefined
+        }
+        const before = reachable()
+        if (before !== undefined) return yield* Effect.fail(before)
+        // the handshake takes a round trip
+        const rtt = resolve(self.name, address).latencyMs + resolve(address, self.name).latencyMs
+        if (rtt > 0) yield* Effect.sleep(Duration.millis(rtt))
+        const after = reachable()
+        if (after !== undefined) return yield* Effect.fail(after)
+        const target = nodeOf(address)
+        return yield* Effect.acquireRelease(
+          Effect.gen(function*() {
+            const { acceptor, dialer, link } = yield* openLink(self, target)
+            if (target.accept === undefined || !target.accept.unsafeOffer(acceptor)) {
+              yield* cut(link, "connection refused: not accepting")
+              return yield* Effect.fail(error(address, "connection refused: not accepting"))
+            }
+            return dialer
+          }),
+          (connection) => connection.close()
+        )
+      })
+
+    const stopNode = (node: NodeState, how: "crash" | "stop") =>
+      Effect.gen(function*() {
+        node.accept?.unsafeDone(Exit.void)
+        for (const link of [...node.links]) {
+          // a crash cuts; a clean shutdown closes this node's ends (the remote sees a clean close)
+          yield* how === "crash" ? cut(link, `${node.name} crashed`) : closeSide(link, link.a.node === node ? link.a : link.b)
+        }
+      })
+
+    const freshAccept = (node: NodeState) =>
+      Effect.map(Mailbox.make<Transport.Connection, Transport.TransportError>(), (m) => {
+        node.accept = m
+      })
+
+    const publishAnnouncement = (node: NodeState) =>
+      node.announce === undefined || !isUp(node)
+        ? Effect.void
+        : Effect.asVoid(PubSub.publish(announcements, { address: node.name, from: node.name, ...node.announce }))
+
+    const transport = (name: string, transportOptions?: { readonly announce?: AnnounceOptions }) =>
+      Effect.gen(function*() {
+        const self = yield* Effect.acquireRelease(
+          Effect.gen(function*() {
+            const node = nodeOf(name)
+            node.refs++
+            if (node.refs === 1 && !node.crashed) yield* freshAccept(node)
+            if (transportOptions?.announce !== undefined) node.announce = transportOptions.announce
+            yield* publishAnnouncement(node)
+            return node
+          }),
+          (node) =>
+            Effect.suspend(() => {
+              node.refs--
+              return node.refs === 0 ? stopNode(node, "stop") : Effect.void
+            })
+        )
+        const discover: Stream.Stream<Transport.Announcement> = Stream.unwrapScoped(
+          Effect.gen(function*() {
+            const subscription = yield* PubSub.subscribe(announcements)
+            const current = [...nodes.values()].flatMap((n) =>
+              n.announce !== undefined && isUp(n) ? [{ address: n.name, from: n.name, ...n.announce }] : []
+            )
+            return Stream.concat(Stream.fromIterable(current), Stream.fromQueue(subscription))
+          })
+        ).pipe(
+          Stream.filter((a) => a.from !== self.name && isUp(self) && !isBlocked(self.name, a.from)),
+          Stream.map(({ address, appIdHash, deviceName, networkId }) => ({ address, appIdHash, deviceName, networkId }))
+        )
+        const shape: Transport.TransportShape = {
+          kind: "memory",
+          dial: dial(self),
+          listen: Stream.unwrap(
+            Effect.sync(() => (isUp(self) && self.accept !== undefined ? Mailbox.toStream(self.accept) : Stream.empty))
+          ),
+          discover
+        }
+        return shape
+      })
+
+    // -------------------------------------------------------------- control
+
+    const shape: MemoryNetworkShape = {
+      transport,
+      setDefaults: (conditions) =>
+        Effect.sync(() => {
+          defaults = conditions
+        }),
+      setLink: (a, b, conditions, linkOptions) =>
+        Effect.sync(() => {
+          overrides.set(dirKey(a, b), conditions)
+          if (linkOptions?.oneWay !== true) overrides.set(dirKey(b, a), conditions)
+        }),
+      partition: (groupA, groupB) =>
+        Effect.gen(function*() {
+          const left = [...groupA]
+          const right = [...groupB]
+          for (const a of left) for (const b of right) if (a !== b) blocked.add(pairKey(a, b))
+          for (const node of nodes.values()) {
+            for (const link of [...node.links]) {
+              if (isBlocked(link.a.node.name, link.b.node.name)) yield* cut(link, "network partition")
+            }
+          }
+        }),
+      heal: Effect.sync(() => blocked.clear()),
+      crash: (name) =>
+        Effect.suspend(() => {
+          const node = nodeOf(name)
+          if (node.crashed) return Effect.void
+          node.crashed = true
+          return stopNode(node, "crash")
+        }),
+      restart: (name) =>
+        Effect.gen(function*() {
+          const node = nodeOf(name)
+          if (!node.crashed) return
+          node.crashed = false
+          if (node.refs > 0) yield* freshAccept(node)
+          yield* publishAnnouncement(node)
+        }),
+      stats: Effect.sync(() => {
+        const out: Record<string, NodeStats> = {}
+        for (const [name, node] of nodes) out[name] = { ...node.stats }
+        return out
+      }),
+      resetStats: Effect.sync(() => {
+        for (const node of nodes.values()) Object.assign(node.stats, emptyStats())
+      }),
+      connections: Effect.sync(() => {
+        const seen = new Set<LinkState>()
+        for (const node of nodes.values()) for (const link of node.links) seen.add(link)
+        return [...seen]
+          .filter((l) => !l.a.closed || !l.b.closed)
+          .map((l) => ({ id: l.id, from: l.a.node.name, to: l.b.node.name }))
+      })
+    }
+    return shape
+  })
+
+/** The network, for one test (or bench run). */
+export const layer = (options?: Options): Layer.Layer<MemoryNetwork> => Layer.scoped(MemoryNetwork, make(options))
+
+/** The `Transport` of node `node` on the network in context. */
+export const transport = (
+  node: string,
+  options?: { readonly announce?: AnnounceOptions }
+): Layer.Layer<Transport.Transport, never, MemoryNetwork> =>
+  Layer.scoped(Transport.Transport, Effect.flatMap(MemoryNetwork, (network) => network.transport(node, options)))
