@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { resolve } from "node:path"
 import { CliError, fromError } from "./CliError.js"
-import { openExisting } from "./internal/Open.js"
+import { openExisting, storeFailure } from "./internal/Open.js"
 import { fileSink, atomicTarget, Output, type Sink } from "./internal/Output.js"
 import * as Progress from "./internal/Progress.js"
 import { applyChunk } from "./internal/Replay.js"
@@ -57,7 +57,7 @@ export const inspect = (db: string, options: InspectOptions) =>
       if (options.from < 0) return yield* new CliError({ message: `--from must be a seq (0 or more), got ${options.from}` })
       const out = yield* Output
       const store = yield* openExisting(db)
-      const rows = yield* store.readOpRows(Math.max(0, options.from - 1), options.limit).pipe(Effect.mapError(storeError))
+      const rows = yield* store.readOpRows(Math.max(0, options.from - 1), options.limit).pipe(Effect.mapError(storeFailure(db)))
       const cells = rows.map((r) => {
         const s = summarize(r.payload)
         return [String(r.seq), r.txn_id, r.site_id, hlcTime(r.hlc), r.origin, s.collections, s.changes]
@@ -109,7 +109,7 @@ export const exportOps = (db: string, options: ExportOptions) =>
       let after = 0
       let count = 0
       for (;;) {
-        const ops = yield* store.readOps(after, CHUNK).pipe(Effect.mapError(storeError))
+        const ops = yield* store.readOps(after, CHUNK).pipe(Effect.mapError(storeFailure(db)))
         if (ops.length === 0) break
         let text = ""
         for (const op of ops) {
@@ -173,7 +173,7 @@ export const replay = (db: string, options: ReplayOptions) =>
       let firstSeq: number | undefined
       let lastApplied: number | undefined
       for (;;) {
-        const ops = yield* source.readOps(after, CHUNK).pipe(Effect.mapError(storeError))
+        const ops = yield* source.readOps(after, CHUNK).pipe(Effect.mapError(storeFailure(db)))
         if (ops.length === 0) break
         let n = 0
         while (n < ops.length && inRange(ops[n]!)) n++

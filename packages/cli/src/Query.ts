@@ -9,7 +9,7 @@ import { ReplicaStore } from "@shoal/store-sqlite"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CliError, oneLine } from "./CliError.js"
-import { checkReplicaFile } from "./internal/Open.js"
+import { checkReplicaFile, openFailure, storeFailure } from "./internal/Open.js"
 import { Output } from "./internal/Output.js"
 import * as Table from "./internal/Table.js"
 
@@ -32,8 +32,12 @@ const parseArgs = (text: string | undefined): Effect.Effect<Json.JsonObject, Cli
   )
 }
 
-const statementError = (e: { readonly _tag: string; readonly message: string }) =>
-  new CliError({ message: e._tag === "DqlSyntaxError" ? `DQL syntax error: ${oneLine(e.message)}` : oneLine(e.message) })
+const statementError = (db: string) => (e: { readonly _tag: string; readonly message: string }) =>
+  e._tag === "DqlSyntaxError"
+    ? new CliError({ message: `DQL syntax error: ${oneLine(e.message)}` })
+    : e._tag === "StoreError"
+    ? storeFailure(db)(e)
+    : new CliError({ message: oneLine(e.message) })
 
 const columnsOf = (items: ReadonlyArray<Json.JsonObject>): ReadonlyArray<string> => {
   const keys = new Set<string>()
@@ -48,10 +52,10 @@ export const query = (db: string, statement: string, options: QueryOptions) =>
     const out = yield* Output
     const replicaLayer = Replica.layer.pipe(
       Layer.provide(ReplicaStore.layer({ filename: db })),
-      Layer.mapError((e) => new CliError({ message: oneLine(e.message) }))
+      Layer.mapError(openFailure(db))
     )
     const result = yield* Effect.flatMap(Replica, (replica) => replica.execute(statement, args)).pipe(
-      Effect.mapError(statementError),
+      Effect.mapError(statementError(db)),
       Effect.provide(replicaLayer)
     )
     if (options.table) {

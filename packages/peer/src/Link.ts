@@ -298,7 +298,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const subscribed = yield* Deferred.make<void>()
     const poke = Queue.offer(wake, undefined)
 
-    const persistCursor = store.setCursor(remoteSite, { ackedSeq, syncedQueries: [...synced] }).pipe(
+    const persistCursor = Effect.suspend(() => store.setCursor(remoteSite, { ackedSeq, syncedQueries: [...synced] })).pipe(
       Effect.mapError((e) => fail(e.message))
     )
 

@@ -343,7 +343,7 @@ export const make = Effect.gen(function*() {
 
   const explain = (s: Dql.Ast.Select, args: Json.JsonObject) =>
     Effect.gen(function*() {
-      const split = s.where === undefined ? { pushed: undefined, residual: undefined } : Dql.Sql.split(s.where)
+      const split = s.where === undefined ? { pushed: undefined, residual: undefined } : Dql.Sql.split(s.where, args)
       const pushed = split.pushed === undefined ? undefined : Dql.Sql.toSql(split.pushed, args, "visible_json")
       const plan = yield* store.explain({ collection: s.collection, where: pushed })
       const index = plan.map((p) => /USING (?:COVERING )?INDEX (\S+)/.exec(p)?.[1]).find((x) => x !== undefined)

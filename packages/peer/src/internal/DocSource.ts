@@ -31,7 +31,7 @@ export const storeCandidates = (
       return json === undefined ? [] : [JSON.parse(json)]
     })
   }
-  const pushed = where === undefined ? undefined : DqlModule.Sql.toSql(DqlModule.Sql.split(where).pushed ?? TRUE, args, "visible_json")
+  const pushed = where === undefined ? undefined : DqlModule.Sql.toSql(DqlModule.Sql.split(where, args).pushed ?? TRUE, args, "visible_json")
   return store.selectVisible({ collection, where: pushed }).pipe(
     Effect.map((rows) => rows.map((row): Json.JsonObject => JSON.parse(row)))
   )
