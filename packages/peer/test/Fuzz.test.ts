@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Protocol, SiteId } from "@shoal/core"
+import { Protocol, SiteId, Stamp } from "@shoal/core"
 import { Effect, FastCheck as fc, Layer, Queue, Stream } from "effect"
 import { SmallPeer, Sync } from "../src/index.js"
 import { noTransport, pipeWithStats } from "./util/pipe.js"
@@ -34,7 +34,7 @@ const validFrames = [
   Protocol.encode({
     _tag: "Deltas",
     batch: 1,
-    docs: [{ collection: "c", id: "\"x\"", delta: { f: { v: { r: { s: "0000000000010000" + "00000000000000ff", v: 1 } } } } }]
+    docs: [{ collection: "c", id: "\"x\"", delta: { f: { v: { r: { s: Stamp.Stamp.make("0000000000010000" + "00000000000000ff"), v: 1 } } } } }]
   })
 ]
 
