@@ -98,6 +98,7 @@ interface BatchContext {
 interface Command {
   readonly run: (ctx: BatchContext) => Effect.Effect<void>
   readonly fail: (e: ReplicaDefect) => Effect.Effect<void>
+  readonly stop: Effect.Effect<void>
 }
 
 const MAILBOX = 4096
@@ -151,23 +152,35 @@ export const make = Effect.gen(function*() {
     Effect.forever
   )
 
-  yield* Effect.addFinalizer(() => Deferred.fail(stopped, new ReplicaStopped()))
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      yield* Deferred.fail(stopped, new ReplicaStopped())
+      for (const cmd of yield* Queue.takeAll(inbox)) yield* cmd.stop
+    })
+  )
   yield* Effect.forkScoped(loop)
 
   const submit = (cmd: Command) =>
     Queue.offer(inbox, cmd).pipe(Effect.asVoid)
 
-  const ask = <A, E>(build: (reply: Deferred.Deferred<A, E | ReplicaDefect | StoreError>) => Command) =>
+  // No race against `stopped` per call (it doubled the cost of a round trip):
+  // on stop the finalizer fails every queued command, and a caller that
+  // enqueued after that sees `stopped` right after its offer.
+  const ask = <A, E>(build: (reply: Deferred.Deferred<A, E | ReplicaDefect | StoreError | ReplicaStopped>) => Command) =>
     Effect.gen(function*() {
-      const reply = yield* Deferred.make<A, E | ReplicaDefect | StoreError>()
-      yield* submit(build(reply))
+      if (yield* Deferred.isDone(stopped)) return yield* new ReplicaStopped()
+      const reply = yield* Deferred.make<A, E | ReplicaDefect | StoreError | ReplicaStopped>()
+      const cmd = build(reply)
+      yield* submit(cmd)
+      if (yield* Deferred.isDone(stopped)) yield* cmd.stop
       return yield* Deferred.await(reply)
-    }).pipe(Effect.raceFirst(Deferred.await(stopped)))
+    })
 
   /** Run `body` as one transaction inside the actor; its writes become one op. */
   const runTransaction = <A, E>(body: (tx: Transaction & { readonly warnings: Array<string> }) => Effect.Effect<A, E>) =>
     ask<{ readonly value: A; readonly seq: number; readonly warnings: ReadonlyArray<string> }, E>((reply) => ({
       fail: (e) => Deferred.fail(reply, e).pipe(Effect.asVoid),
+      stop: Deferred.fail(reply, new ReplicaStopped()).pipe(Effect.asVoid),
       run: (ctx) =>
         Effect.gen(function*() {
           const mine = new Map<string, DocRecord | null>()
@@ -259,6 +272,7 @@ export const make = Effect.gen(function*() {
   const merge = (from: string, docs: ReadonlyArray<IncomingDoc>, policy?: MergePolicy) =>
     ask<MergeResult, never>((reply) => ({
       fail: (e) => Deferred.fail(reply, e).pipe(Effect.asVoid),
+      stop: Deferred.fail(reply, new ReplicaStopped()).pipe(Effect.asVoid),
       run: (ctx) =>
         Effect.gen(function*() {
           const seq = ctx.seq()

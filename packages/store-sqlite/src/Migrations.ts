@@ -33,7 +33,6 @@ export const migrations = SqliteMigrator.fromRecord({
       last_seq INTEGER NOT NULL,
       PRIMARY KEY (collection, id)
     ) WITHOUT ROWID`,
-    `CREATE INDEX docs_last_seq ON docs (last_seq)`,
     // Per remote site: last local seq it acknowledged, and the subscription
     // queries whose initial sync it completed.
     `CREATE TABLE cursors (

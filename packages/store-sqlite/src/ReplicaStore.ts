@@ -13,7 +13,7 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
-import { Document, Hlc, type Json, Op, SiteId } from "@shoal/core"
+import { Hlc, type Json, Op, Protocol, SiteId } from "@shoal/core"
 import Database from "better-sqlite3"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -60,7 +60,9 @@ export interface CursorRow {
 
 const decodeOp = Schema.decodeUnknownSync(Op.Op)
 const decodeChanges = Schema.decodeUnknownSync(Schema.parseJson(Op.Op.fields.changes))
-const decodeState = Schema.decodeUnknownSync(Schema.parseJson(Document.DocStateSchema))
+// The same structural validator the wire uses: Schema-checked, but fast
+// enough for every document read on the write and sync paths.
+const decodeState = Schema.decodeUnknownSync(Schema.parseJson(Protocol.DocState))
 const SyncedQueries = Schema.parseJson(Schema.Array(Schema.String))
 
 interface DocRow {
@@ -200,6 +202,14 @@ const makeStore = (options: StoreOptions) =>
 
     let lastSeq = maxSeq.get()?.seq ?? 0
 
+    // Every document key in the file, so that a lookup of a document that does
+    // not exist (each INSERT of a new id) costs no SQLite read. ~100 bytes per
+    // document; the Replica actor is the only writer, so it stays exact.
+    const keys = new Set<string>()
+    for (const row of db.prepare<[], { collection: string; id: string }>("SELECT collection, id FROM docs").iterate()) {
+      keys.add(`${row.collection}\u0000${row.id}`)
+    }
+
     const writeCommits = db.transaction((commits: ReadonlyArray<Commit>, hlc: string) => {
       for (const { docs, evicted, op } of commits) {
         const collections = [...new Set(op.changes.map((c) => c.collection))].join(",")
@@ -247,18 +257,24 @@ const makeStore = (options: StoreOptions) =>
 
       getDoc: (collection: string, id: string) =>
         attempt("read document", () => {
+          if (!keys.has(`${collection}\u0000${id}`)) return undefined
           const row = getDoc.get(collection, id)
           return row === undefined ? undefined : rowToRecord(row)
         }),
 
       /** The JSON text readers see for one document (fast path for point reads). */
       getVisibleJson: (collection: string, id: string): string | undefined =>
-        getVisible.get(collection, id)?.visible_json ?? undefined,
+        keys.has(`${collection}\u0000${id}`) ? getVisible.get(collection, id)?.visible_json ?? undefined : undefined,
 
       /** Append ops and write their document rows in one transaction. */
       commit: (commits: ReadonlyArray<Commit>, hlc: Hlc.Hlc) =>
         attempt("commit", () => {
           writeCommits(commits, hlc)
+          // Only once the transaction committed: a rollback leaves the key set as it was.
+          for (const { docs, evicted } of commits) {
+            for (const d of docs) keys.add(`${d.collection}\u0000${d.id}`)
+            for (const e of evicted) keys.delete(`${e.collection}\u0000${e.id}`)
+          }
           const top = commits[commits.length - 1]
           if (top !== undefined) lastSeq = top.op.seq
         }),
