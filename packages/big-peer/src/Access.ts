@@ -58,17 +58,25 @@ export interface LoginResult {
   readonly publicKey: AppKeys.PublicJwk
 }
 
+/** How long a verified credential is trusted without checking it again. */
+export const VERIFIED_TTL_MS = 30_000
+
 const unauthorized = (message: string) => new Errors.Unauthorized({ message })
 
-/** `doc === undefined` is a removed document: readable when the rule covers its collection at all. */
-const readsCollection = (compiled: Permissions.Compiled, collection: string) =>
-  compiled.read.everything || compiled.read.byCollection.has(collection)
-
-/** The sync grant of an access: what the remote may read and write over a link. */
+/**
+ * The sync grant of an access: what the remote may read and write over a link.
+ *
+ * A removed document (`doc === undefined`) is sent only to readers of
+ * everything: its state still holds the hidden fields it had before removal,
+ * and the Link sends the full state to a remote that never had it, so a
+ * predicate reader could learn content it may not read. Consequence: a
+ * removal reaches restricted readers only once the Link sends bare
+ * tombstones (see docs/big-peer.md, "Known limitations").
+ */
 export const grantOf = (access: Access): Link.RemoteGrant => ({
   userId: access.userId,
   canRead: (collection, doc) =>
-    doc === undefined ? readsCollection(access.permissions, collection) : Permissions.canRead(access.permissions, collection, doc),
+    doc === undefined ? access.permissions.read.everything : Permissions.canRead(access.permissions, collection, doc),
   canWrite: (collection, before, after) => Permissions.canWrite(access.permissions, collection, before, after),
   ...(access.expiresAt === undefined ? {} : { expiresAt: access.expiresAt })
 })
@@ -144,13 +152,9 @@ const make = Effect.gen(function*() {
       return Option.isSome(app) ? playground(app.value) : yield* unauthorized("invalid credential")
     })
 
-  /**
-   * Verifies a credential. `appHint` is the app the request names (URL
-   * path, RPC payload, sync endpoint): it picks the key and token to check.
-   */
-  const authenticate = (
+  const verify = (
     credential: Redacted.Redacted<string>,
-    appHint: Option.Option<string> = Option.none()
+    appHint: Option.Option<string>
   ): Effect.Effect<Authenticated, Errors.Unauthorized> => {
     if (isAdminKey(credential)) return Effect.succeed({ principal: { kind: "admin" } })
     const classified = Credential.classify(credential)
@@ -162,6 +166,32 @@ const make = Effect.gen(function*() {
       case "Opaque":
         return viaOpaque(classified.token, appHint)
     }
+  }
+
+  /**
+   * Verified credentials, for a short while (RPC checks every message):
+   * {@link VERIFIED_TTL_MS} at most, never past a token's expiry. Failures
+   * are not cached.
+   */
+  const verified = new Map<string, { readonly who: Authenticated; readonly until: number }>()
+
+  /**
+   * Verifies a credential. `appHint` is the app the request names (URL
+   * path, RPC payload, sync endpoint): it picks the key and token to check.
+   */
+  const authenticate = (
+    credential: Redacted.Redacted<string>,
+    appHint: Option.Option<string> = Option.none()
+  ): Effect.Effect<Authenticated, Errors.Unauthorized> => {
+    const key = `${Option.getOrElse(appHint, () => "")}\u0000${Redacted.value(credential)}`
+    const now = Date.now()
+    const hit = verified.get(key)
+    if (hit !== undefined && hit.until > now) return Effect.succeed(hit.who)
+    return Effect.tap(verify(credential, appHint), (who) =>
+      Effect.sync(() => {
+        if (verified.size >= 10_000) verified.clear()
+        verified.set(key, { who, until: Math.min(now + VERIFIED_TTL_MS, who.expiresAt ?? Infinity) })
+      }))
   }
 
   /**

@@ -158,7 +158,7 @@ const make = Effect.gen(function*() {
   )
 
   const selectApp = sqlite.prepare<[string], AppRow>("SELECT * FROM apps WHERE app_id = ?")
-  const selectByToken = sqlite.prepare<[string], AppRow>("SELECT * FROM apps WHERE playground_token = ?")
+  const selectByToken = sqlite.prepare<[string], { app_id: string }>("SELECT app_id FROM apps WHERE playground_token = ?")
   const selectApps = sqlite.prepare<[], AppRow>("SELECT * FROM apps ORDER BY app_id")
   const insertApp = sqlite.prepare<[string, string, string | null, string | null, string, number]>(
     `INSERT INTO apps (app_id, identity_mode, playground_token, auth_webhook_url, keys_json, created_at)
@@ -171,9 +171,22 @@ const make = Effect.gen(function*() {
 
   /** Imported signing keys, per app (importing is async WebCrypto work). */
   const keyCache = new Map<string, AppKeys.AppKeys>()
+  /**
+   * Decoded app records (every request looks its app up; apps never change
+   * once created, and this process is the only writer of the admin file).
+   */
+  const appCache = new Map<string, AppRecord>()
+  const remember = (app: AppRecord) => {
+    if (appCache.size >= 10_000) appCache.clear()
+    appCache.set(app.appId, app)
+    return app
+  }
 
-  const find = (appId: string): Effect.Effect<Option.Option<AppRecord>> =>
-    db("read app", () => Option.map(Option.fromNullable(selectApp.get(appId)), rowToApp))
+  const find = (appId: string): Effect.Effect<Option.Option<AppRecord>> => {
+    const cached = appCache.get(appId)
+    if (cached !== undefined) return Effect.succeed(Option.some(cached))
+    return db("read app", () => Option.map(Option.fromNullable(selectApp.get(appId)), (row) => remember(rowToApp(row))))
+  }
 
   const get = (appId: string): Effect.Effect<AppRecord, Errors.AppNotFound> =>
     Effect.flatMap(find(appId), Option.match({
@@ -259,7 +272,8 @@ const make = Effect.gen(function*() {
     list: db("list apps", () => selectApps.all().map(rowToApp)),
     /** The app whose playground token this is (exact match). */
     findByPlaygroundToken: (token: Redacted.Redacted<string>): Effect.Effect<Option.Option<AppRecord>> =>
-      db("read app", () => Option.map(Option.fromNullable(selectByToken.get(Redacted.value(token))), rowToApp)).pipe(
+      db("read app", () => Option.fromNullable(selectByToken.get(Redacted.value(token))?.app_id)).pipe(
+        Effect.flatMap(Option.match({ onNone: () => Effect.succeed(Option.none()), onSome: find })),
         // The index lookup found it; compare once more in constant time.
         Effect.map(Option.filter((app) =>
           Option.exists(app.playgroundToken, (expected) => PlaygroundToken.equals(token, expected))

@@ -23,7 +23,8 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { createServer } from "node:http"
+import * as Schedule from "effect/Schedule"
+import { createServer, type Server } from "node:http"
 import { AccessControl } from "./Access.js"
 import { Apps } from "./Apps.js"
 import { AuthWebhook } from "./auth/AuthWebhook.js"
@@ -54,14 +55,40 @@ export const layerServices = (config: BigPeerConfig) =>
  * {@link layerServices}.
  */
 export const layer = (config: BigPeerConfig) =>
-  HttpLayerRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(
-    // Server-wide ceiling (RPC over HTTP included); the Data API answers 413 below it itself.
-    Layer.provide(Layer.succeed(HttpServerRequest.MaxBodySize, Option.some(FileSystem.Size(config.maxBodyBytes)))),
-    Layer.provide(RpcApi.AuthMiddlewareLive),
-    // Built after the services, so released before them: requests end before replicas close.
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: config.port, host: config.host })),
-    Layer.provideMerge(layerServices(config))
-  )
+  Layer.unwrapEffect(Effect.sync(() => {
+    const server = createServer()
+    return HttpLayerRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(
+      // Server-wide ceiling (RPC over HTTP included); the Data API answers 413 below it itself.
+      Layer.provide(Layer.succeed(HttpServerRequest.MaxBodySize, Option.some(FileSystem.Size(config.maxBodyBytes)))),
+      Layer.provide(RpcApi.AuthMiddlewareLive),
+      Layer.provide(closeIdleOnShutdown(server)),
+      // Built after the services, so released before them: requests end before replicas close.
+      Layer.provideMerge(NodeHttpServer.layer(() => server, { port: config.port, host: config.host })),
+      Layer.provideMerge(layerServices(config))
+    )
+  }))
+
+/**
+ * Released between the router and the server's own `close()`, which waits
+ * for every connection: closes keep-alive connections as soon as they are
+ * idle (the in-flight request on them answered) instead of waiting for
+ * their keep-alive timeout.
+ */
+const closeIdleOnShutdown = (server: Server) =>
+  Layer.scopedDiscard(Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      let closed = false
+      server.once("close", () => {
+        closed = true
+      })
+      yield* Effect.sync(() => server.closeIdleConnections()).pipe(
+        Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: () => closed }),
+        Effect.timeout("30 seconds"),
+        Effect.ignore,
+        Effect.forkDaemon
+      )
+    })
+  ))
 
 /** {@link layer} configured from `SHOAL_*` variables (see `Config`). */
 export const layerConfig = Layer.unwrapEffect(Effect.map(envConfig, layer))

@@ -14,10 +14,8 @@
  * | `SHOAL_TXN_WAIT_MS` | `5000` | longest wait for `X-Shoal-Txn-Id` (read-your-writes) |
  */
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 
@@ -75,6 +73,3 @@ export const config: Config.Config<BigPeerConfig> = Config.all({
 
 /** The running Big Peer's configuration, as a service (handlers read limits from it). */
 export class BigPeerSettings extends Context.Tag("@shoal/big-peer/BigPeerSettings")<BigPeerSettings, BigPeerConfig>() {}
-
-/** Reads {@link config} from the current `ConfigProvider`. */
-export const load: Effect.Effect<BigPeerConfig, ConfigError.ConfigError> = config

@@ -107,11 +107,20 @@ const unrestricted = (permissions: Permissions.Compiled) => permissions.read.eve
 
 const forbidden = (message: string) => new Errors.Forbidden({ message })
 
+/** Parsed statements by text (clients repeat a few statements with different args). */
+const parsedCache = new Map<string, Dql.Ast.Statement>()
+const PARSED_CACHE_MAX = 1024
+
 const parse = (statement: string): Effect.Effect<Dql.Ast.Statement, Errors.DqlError> => {
+  const hit = parsedCache.get(statement)
+  if (hit !== undefined) return Effect.succeed(hit)
   const parsed = Dql.Parser.parse(statement)
-  return Either.isLeft(parsed)
-    ? Effect.fail(new Errors.DqlError({ message: parsed.left.message, line: parsed.left.line, column: parsed.left.column }))
-    : Effect.succeed(parsed.right)
+  if (Either.isLeft(parsed)) {
+    return Effect.fail(new Errors.DqlError({ message: parsed.left.message, line: parsed.left.line, column: parsed.left.column }))
+  }
+  if (parsedCache.size >= PARSED_CACHE_MAX) parsedCache.delete(parsedCache.keys().next().value ?? "")
+  parsedCache.set(statement, parsed.right)
+  return Effect.succeed(parsed.right)
 }
 
 const checkArgs = (statement: Dql.Ast.Statement, args: Json.JsonObject): Effect.Effect<void, Errors.DqlError> => {
@@ -254,7 +263,7 @@ export const execute = (
     Effect.catchAll((e): Effect.Effect<never, QueryFailure> =>
       e._tag === "DqlError" || e._tag === "InvalidRequest" || e._tag === "Forbidden" ? Effect.fail(e) : toApiError(e)
     ),
-    Effect.withSpan("BigPeer.execute", { attributes: { appId: tenant.app.appId } })
+    Effect.withSpan("BigPeer.execute", { attributes: { appId: tenant.app.appId }, captureStackTrace: false })
   )
 
 /** The current result of a SELECT, then one per change, limited to what the caller may read. */

@@ -16,7 +16,6 @@ import { Api, Errors, Rpcs, ShoalClient } from "@shoal/client"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { AccessControl, anonymous } from "./Access.js"
@@ -82,7 +81,8 @@ export const HandlersLive = Rpcs.ShoalRpcs.toLayer(Effect.gen(function*() {
     CreateApiKey: (request) =>
       Effect.zipRight(
         adminOnly,
-        Effect.map(apps.createApiKey(request), ({ bearer, keyId }) => ({ keyId, secret: Redacted.make(Redacted.value(bearer)) }))
+        // The secret handed out once is the whole bearer string `shoal_<keyId>_<secret>`.
+        Effect.map(apps.createApiKey(request), ({ bearer, keyId }) => ({ keyId, secret: bearer }))
       ),
     ReadOpLog: (request) =>
       Stream.unwrap(Effect.map(open(request.appId), ({ access, tenant }) =>

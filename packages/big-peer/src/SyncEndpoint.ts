@@ -30,7 +30,9 @@ const sync = HttpLayerRouter.route(
       return errorJson(426, "this endpoint speaks the Shoal sync protocol over WebSocket")
     }
     const tenant = yield* Effect.flatMap(Tenants, (tenants) => tenants.get(appId)).pipe(Effect.orDie)
-    const socket = yield* request.upgrade.pipe(Effect.orDie)
+    const upgraded = yield* Effect.either(request.upgrade)
+    if (upgraded._tag === "Left") return errorJson(400, `WebSocket upgrade failed: ${upgraded.left.message}`)
+    const socket = upgraded.right
     const remote = `${Option.getOrElse(request.remoteAddress, () => "unknown")} (${appId})`
     yield* Effect.scoped(Effect.flatMap(fromSocket(socket, remote), (connection) => tenant.sync.serve(connection))).pipe(
       Effect.catchAll((e) => Effect.logInfo(`sync link from ${remote} ended: ${e.message}`)),

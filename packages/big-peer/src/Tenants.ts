@@ -64,7 +64,8 @@ const make = Effect.gen(function*() {
         appId,
         deviceName: "shoal-big-peer",
         listen: false,
-        relay: true,
+        // It already subscribes to everything: relaying remotes' queries would add nothing.
+        relay: false,
         auth: linkAuth
       }).pipe(
         Layer.provideMerge(SmallPeer.layer({ appId, persistenceDir: appDir(settings.dataDir, appId) })),
@@ -80,7 +81,12 @@ const make = Effect.gen(function*() {
       return { app, peer: Context.get(context, SmallPeer), sync } satisfies Tenant
     })
 
-  const get = (appId: string): Effect.Effect<Tenant, Errors.AppNotFound> =>
+  const get = (appId: string): Effect.Effect<Tenant, Errors.AppNotFound> => {
+    const ready = running.get(appId)
+    return ready !== undefined ? Deferred.await(ready) : open(appId)
+  }
+
+  const open = (appId: string): Effect.Effect<Tenant, Errors.AppNotFound> =>
     Effect.gen(function*() {
       const [deferred, owner] = yield* lock.withPermits(1)(Effect.gen(function*() {
         const existing = running.get(appId)

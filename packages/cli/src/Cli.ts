@@ -23,8 +23,8 @@ const inspect = Command.make(
   "inspect",
   {
     db,
-    limit: Options.integer("limit").pipe(Options.withDefault(100), Options.withDescription("ops to show")),
-    from: Options.integer("from").pipe(Options.withDefault(1), Options.withDescription("first seq to show"))
+    limit: Options.integer("limit").pipe(Options.withPseudoName("n"), Options.withDefault(100), Options.withDescription("ops to show")),
+    from: Options.integer("from").pipe(Options.withPseudoName("seq"), Options.withDefault(1), Options.withDescription("first seq to show"))
   },
   ({ db, from, limit }) => Oplog.inspect(db, { from, limit })
 ).pipe(Command.withDescription("Show the op log as a table: seq, txn, site, time, origin, collections, changes."))
@@ -34,7 +34,11 @@ const exportCommand = Command.make(
   {
     db,
     format: Options.choice("format", ["ndjson"]).pipe(Options.withDefault("ndjson" as const)),
-    out: Options.text("out").pipe(Options.optional, Options.withDescription("write to this file instead of stdout")),
+    out: Options.text("out").pipe(
+      Options.withPseudoName("file"),
+      Options.optional,
+      Options.withDescription("write to this file instead of stdout")
+    ),
     force
   },
   ({ db, force, format, out }) => Oplog.exportOps(db, { format, out: Option.getOrUndefined(out), force })
@@ -45,9 +49,10 @@ const replay = Command.make(
   {
     db,
     until: Options.text("until").pipe(
+      Options.withPseudoName("seq|time"),
       Options.withDescription("last op to replay: a seq number, or an ISO time (ops whose HLC time is at or before it)")
     ),
-    out: Options.text("out").pipe(Options.withDescription("path of the new replica file")),
+    out: Options.text("out").pipe(Options.withPseudoName("file"), Options.withDescription("path of the new replica file")),
     force
   },
   ({ db, force, out, until }) => Oplog.replay(db, { until, out, force })
@@ -63,7 +68,11 @@ const query = Command.make(
   {
     db,
     statement: Args.text({ name: "statement" }).pipe(Args.withDescription("one DQL statement")),
-    args: Options.text("args").pipe(Options.optional, Options.withDescription("JSON object of :named arguments")),
+    args: Options.text("args").pipe(
+      Options.withPseudoName("json"),
+      Options.optional,
+      Options.withDescription("JSON object of :named arguments")
+    ),
     table: Options.boolean("table").pipe(Options.withDescription("print a table instead of JSON lines"))
   },
   ({ args, db, statement, table }) => Query.query(db, statement, { args: Option.getOrUndefined(args), table })

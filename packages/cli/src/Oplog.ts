@@ -10,7 +10,7 @@ import * as Schema from "effect/Schema"
 import { resolve } from "node:path"
 import { CliError, fromError } from "./CliError.js"
 import { openExisting, storeFailure } from "./internal/Open.js"
-import { fileSink, atomicTarget, Output, type Sink } from "./internal/Output.js"
+import { atomicTarget, fileSink, Output, type Sink } from "./internal/Output.js"
 import * as Progress from "./internal/Progress.js"
 import { applyChunk } from "./internal/Replay.js"
 import * as Table from "./internal/Table.js"
@@ -19,7 +19,16 @@ import * as Until from "./internal/Until.js"
 /** Ops read from the source per step (and folded per `applyOps` call). */
 export const CHUNK = 1000
 
-const storeError = fromError(undefined)
+
+/**
+ * Let the event loop run between chunks. The store calls are synchronous, so
+ * without a macrotask boundary a long replay never lets Node deliver SIGINT
+ * or SIGTERM, and Ctrl-C would wait for the end.
+ */
+const breathe = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 const hlcTime = (hlc: string): string => {
   if (!/^[0-9a-f]{16}$/.test(hlc)) return "?"
@@ -122,6 +131,7 @@ export const exportOps = (db: string, options: ExportOptions) =>
         count += ops.length
         after = ops[ops.length - 1]!.seq
         yield* progress.update(after, last, "ops")
+        yield* breathe
       }
       yield* sink.flush
       if (options.out !== undefined || progress.elapsedMs() > 1000) {
@@ -162,7 +172,8 @@ export const replay = (db: string, options: ReplayOptions) =>
         return yield* new CliError({ message: `--until ${until.seq} is past the end of the op log (last seq ${last})` })
       }
       const tmp = yield* atomicTarget(options.out, options.force)
-      const target = yield* ReplicaStore.make({ filename: tmp }).pipe(Effect.mapError(storeError))
+      const targetError = fromError(`cannot write ${options.out}`)
+      const target = yield* ReplicaStore.make({ filename: tmp }).pipe(Effect.mapError(targetError))
       const progress = yield* Progress.make("replay")
       const inRange = until._tag === "Seq"
         ? (op: Op.Op) => op.seq <= until.seq
@@ -179,7 +190,7 @@ export const replay = (db: string, options: ReplayOptions) =>
         while (n < ops.length && inRange(ops[n]!)) n++
         const batch = n === ops.length ? ops : ops.slice(0, n)
         if (batch.length > 0) {
-          yield* applyChunk(target, batch).pipe(Effect.mapError(storeError))
+          yield* applyChunk(target, batch).pipe(Effect.mapError(targetError))
           firstSeq ??= batch[0]!.seq
           lastApplied = batch[batch.length - 1]!.seq
           count += batch.length
@@ -187,8 +198,9 @@ export const replay = (db: string, options: ReplayOptions) =>
         if (n < ops.length) break
         after = ops[ops.length - 1]!.seq
         yield* progress.update(after, goal, "ops")
+        yield* breathe
       }
-      const docs = yield* target.countVisible.pipe(Effect.mapError(storeError))
+      const docs = yield* target.countVisible.pipe(Effect.mapError(targetError))
       const ms = progress.elapsedMs()
       const range = firstSeq === undefined || lastApplied === undefined ? "" : ` (seq ${firstSeq}–${lastApplied})`
       const point = until._tag === "Time" ? ` up to ${until.text}` : ""

@@ -144,7 +144,7 @@ describe("replaying the op log", () => {
   // by ending a chunk after every op that evicts (internal/Replay.ts). When
   // applyOps is fixed this test starts failing: drop `.fails` and run the
   // property above with `applyOps` too.
-  it.live.fails("applyOps alone: a write after an eviction in the same chunk", () =>
+  it.live("applyOps alone: a write after an eviction in the same chunk", () =>
     Effect.scoped(
       Effect.gen(function*() {
         const { source, store } = yield* runWorkload([

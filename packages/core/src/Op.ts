@@ -13,12 +13,19 @@ import * as Schema from "effect/Schema"
 import { DocStateSchema } from "./Document.js"
 import { Hlc } from "./Hlc.js"
 import { SiteId } from "./SiteId.js"
+import * as VersionVector from "./VersionVector.js"
 
 export const Change = Schema.Struct({
   collection: Schema.String,
   /** Canonical JSON of the document's `_id`. */
   id: Schema.String,
-  delta: DocStateSchema
+  delta: DocStateSchema,
+  /**
+   * What the replica knows of the document once this change is merged, when
+   * it is more than the delta's own stamps (a remote's version vector: writes
+   * it overwrote leave no stamp in the state but are still known).
+   */
+  vv: Schema.optionalWith(VersionVector.VersionVector, { exact: true })
 })
 export type Change = typeof Change.Type
 

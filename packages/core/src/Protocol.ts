@@ -269,6 +269,7 @@ const isDeltaEntry = (u: unknown, f: Failure): u is DeltaEntry => {
         required++
         break
       case "base":
+      case "vv":
         if (!isVersionVector(value, f)) return f.at(key)
         break
       default:
@@ -450,11 +451,14 @@ export type Summary = typeof Summary.Type
 export interface DeltaEntry {
   readonly collection: string
   readonly id: string
+  /** The version vector the delta was computed against (absent = full state). */
   readonly base?: VersionVectorType
+  /** The sender's version vector of the document: what the receiver knows once merged. */
+  readonly vv?: VersionVectorType
   readonly delta: DocStateType
 }
 export const DeltaEntry = declareFast<DeltaEntry>("DeltaEntry", isDeltaEntry, (fc) =>
-  fc.record({ collection: fc.string(), id: fc.string(), base: versionVectorArb(fc), delta: docStateArb(fc) }, {
+  fc.record({ collection: fc.string(), id: fc.string(), base: versionVectorArb(fc), vv: versionVectorArb(fc), delta: docStateArb(fc) }, {
     requiredKeys: ["collection", "id", "delta"]
   }))
 

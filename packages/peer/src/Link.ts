@@ -130,6 +130,12 @@ interface CompiledQuery {
 const hasTag = <T extends Protocol.Message["_tag"]>(m: Protocol.Message, tag: T): m is Extract<Protocol.Message, { _tag: T }> =>
   m._tag === tag
 
+// Debug tracing of chosen documents' journey across links (SHOAL_TRACE_DOCS=substring).
+const traceFilter = typeof process !== "undefined" ? process.env.SHOAL_TRACE_DOCS : undefined
+const trace = (id: string, line: () => string) => {
+  if (traceFilter !== undefined && id.includes(traceFilter)) console.error(`[trace] ${line()}`)
+}
+
 const docKey = (collection: string, id: string) => `${collection}\u0000${id}`
 
 /** Stable identity of a query by content, so relayed copies dedupe across cycles. */
@@ -290,7 +296,12 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const resend: Array<{ collection: string; id: string }> = []
     let batchNo = 0
     let expectedBatch = 1
-    const inflight = new Map<number, { upToSeq?: number; scanDone?: string }>()
+    const inflight = new Map<number, { upToSeq?: number; scanDone?: string; resent?: ReadonlyArray<string> }>()
+    // While the remote waits for documents it asked again for (Summary), the
+    // persisted cursor stays where it was when it asked: if the link drops
+    // before the resend is acknowledged, the next link sends them again.
+    const awaitingResend = new Set<string>()
+    let frozenAt: number | undefined
     const permits = yield* Effect.makeSemaphore(window)
     const wake = yield* Queue.sliding<void>(1)
     // Nothing is streamed before the remote said what it wants: ops skipped
@@ -298,7 +309,12 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const subscribed = yield* Deferred.make<void>()
     const poke = Queue.offer(wake, undefined)
 
-    const persistCursor = Effect.suspend(() => store.setCursor(remoteSite, { ackedSeq, syncedQueries: [...synced] })).pipe(
+    const persistCursor = Effect.suspend(() =>
+      store.setCursor(remoteSite, {
+        ackedSeq: frozenAt === undefined ? ackedSeq : Math.min(ackedSeq, frozenAt),
+        syncedQueries: [...synced]
+      })
+    ).pipe(
       Effect.mapError((e) => fail(e.message))
     )
 
@@ -309,12 +325,21 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     }
     const batch: Outgoing = { entries: [], bytes: 0 }
 
-    const flush = (meta: { upToSeq?: number; scanDone?: string; progress?: Protocol.Progress }) =>
+    const flush = (
+      meta: { upToSeq?: number; scanDone?: string; resent?: ReadonlyArray<string>; progress?: Protocol.Progress }
+    ) =>
       Effect.gen(function*() {
-        if (batch.entries.length === 0 && meta.upToSeq === undefined && meta.scanDone === undefined) return
+        if (
+          batch.entries.length === 0 && meta.upToSeq === undefined && meta.scanDone === undefined &&
+          meta.resent === undefined
+        ) return
         yield* permits.take(1)
         batchNo++
-        inflight.set(batchNo, { ...(meta.upToSeq === undefined ? {} : { upToSeq: meta.upToSeq }), ...(meta.scanDone === undefined ? {} : { scanDone: meta.scanDone }) })
+        inflight.set(batchNo, {
+          ...(meta.upToSeq === undefined ? {} : { upToSeq: meta.upToSeq }),
+          ...(meta.scanDone === undefined ? {} : { scanDone: meta.scanDone }),
+          ...(meta.resent === undefined ? {} : { resent: meta.resent })
+        })
         const docs = batch.entries
         batch.entries = []
         batch.bytes = 0
@@ -336,12 +361,18 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         const record = yield* store.getDoc(collection, id).pipe(Effect.mapError((e) => fail(e.message)))
         if (record === undefined) return
         const wanted = force || matchesAny(remoteQueries, collection, record.visible) || known.has(key)
-        if (!wanted || !permissions.canRead(collection, record.visible)) return
+        if (!wanted || !permissions.canRead(collection, record.visible)) {
+          trace(id, () => `${local.deviceName}->${remoteName} skip ${id} wanted=${wanted} queries=${remoteQueries.length}`)
+          return
+        }
         const base = known.get(key)
         const delta = base === undefined ? record.state : Document.delta(record.state, base)
+        trace(id, () => `${local.deviceName}->${remoteName} offer ${id} base=${JSON.stringify(base)} vv=${record.vvJson} send=${delta !== undefined} batch=${batchNo + 1}`)
         if (delta === undefined) return
-        known.set(key, VersionVector.merge(base ?? VersionVector.empty, Document.versionVector(record.state)))
-        batch.entries.push(base === undefined ? { collection, id, delta } : { collection, id, base, delta })
+        known.set(key, VersionVector.merge(base ?? VersionVector.empty, record.vv))
+        batch.entries.push(
+          base === undefined ? { collection, id, vv: record.vv, delta } : { collection, id, base, vv: record.vv, delta }
+        )
         batch.bytes += record.stateJson.length
       })
 
@@ -363,7 +394,9 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           if (seen.has(key)) continue
           seen.add(key)
           yield* offerDoc(change.collection, change.id, false)
-          if (full()) yield* flush({ upToSeq: op.seq })
+          // A batch cut inside an op completes only the ops before it: acking
+          // it must not move the cursor past documents still to be sent.
+          if (full()) yield* flush({ upToSeq: op.seq - 1 })
         }
         sentSeq = op.seq
       }
@@ -401,11 +434,16 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const resendRequested = Effect.gen(function*() {
       if (resend.length === 0) return false
       const docs = resend.splice(0, resend.length)
+      let sent: Array<string> = []
       for (const d of docs) {
         yield* offerDoc(d.collection, d.id, true)
-        if (full()) yield* flush({})
+        sent.push(docKey(d.collection, d.id))
+        if (full()) {
+          yield* flush({ resent: sent })
+          sent = []
+        }
       }
-      yield* flush({})
+      yield* flush({ resent: sent })
       return true
     })
 
@@ -467,18 +505,23 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         const result = yield* replica.merge(remoteSite, docs, { canWrite: permissions.canWrite }).pipe(
           Effect.mapError((e) => fail(`merge failed: ${e.message}`))
         )
+        for (const d of docs) {
+          trace(d.id, () => `${local.deviceName}<-${remoteName} got ${d.id} batch=${msg.batch} base=${JSON.stringify(d.base)} seq=${result.seq} incomplete=${result.incomplete.some((x) => x.id === d.id)}`)
+        }
         const refused = new Set(result.rejected.map((r) => docKey(r.collection, r.id)))
         const partial = new Set(result.incomplete.map((r) => docKey(r.collection, r.id)))
         for (const d of docs) {
           const key = docKey(d.collection, d.id)
           if (refused.has(key) || partial.has(key)) continue
           // The remote has at least what it sent us.
-          known.set(key, VersionVector.merge(known.get(key) ?? VersionVector.empty, Document.versionVector(d.delta)))
+          known.set(key, VersionVector.merge(known.get(key) ?? VersionVector.empty, d.vv ?? Document.versionVector(d.delta)))
         }
-        yield* send({ _tag: "Ack", batch: msg.batch, ...(msg.upToSeq === undefined ? {} : { upToSeq: msg.upToSeq }) })
+        // The Summary goes before the Ack so that the sender holds its cursor
+        // back until it has resent these documents.
         if (result.incomplete.length > 0) {
           yield* send({ _tag: "Summary", docs: result.incomplete.map((d) => ({ collection: d.collection, id: d.id, vv: d.vv })) })
         }
+        yield* send({ _tag: "Ack", batch: msg.batch, ...(msg.upToSeq === undefined ? {} : { upToSeq: msg.upToSeq }) })
         if (result.rejected.length > 0) {
           yield* send({ _tag: "WriteRejected", batch: msg.batch, reason: "permission denied", docs: result.rejected })
         }
@@ -499,6 +542,11 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
             synced.add(meta.scanDone)
             changed = true
           }
+          for (const key of meta.resent ?? []) awaitingResend.delete(key)
+          if (frozenAt !== undefined && awaitingResend.size === 0) {
+            frozenAt = undefined
+            changed = true
+          }
         }
         if (changed) yield* persistCursor
       })
@@ -513,6 +561,8 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
             continue
           }
           known.set(key, d.vv)
+          if (awaitingResend.size === 0) frozenAt = ackedSeq
+          awaitingResend.add(key)
           resend.push({ collection: d.collection, id: d.id })
         }
         yield* poke

@@ -34,7 +34,7 @@ import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import { InvalidStatement, ReplicaDefect, ReplicaStopped } from "./Errors.js"
-import { docKey, type DocSource, fromStore, overlay } from "./internal/DocSource.js"
+import { docKey, type DocSource, fromStore, overlay, splitKey } from "./internal/DocSource.js"
 import * as Execute from "./internal/Execute.js"
 import { parseCached } from "./internal/StatementCache.js"
 
@@ -67,6 +67,8 @@ export interface IncomingDoc {
   readonly id: string
   /** The version vector the delta was computed against (absent: full state). */
   readonly base?: VersionVector.VersionVector
+  /** The sender's version vector of the document. */
+  readonly vv?: VersionVector.VersionVector
   readonly delta: Document.DocState
 }
 
@@ -113,8 +115,12 @@ export const make = Effect.gen(function*() {
   const site = store.siteId
   const base = fromStore(store)
 
+  // Observability: what the actor is doing (for diagnostics and tests).
+  let batchesDone = 0
+  let inBatch = false
   const handleBatch = (batch: Chunk.Chunk<Command>) =>
     Effect.gen(function*() {
+      inBatch = true
       const pending = new Map<string, DocRecord | null>()
       const ctx: BatchContext = {
         store,
@@ -141,6 +147,8 @@ export const make = Effect.gen(function*() {
       }
       for (const settle of ctx.settle) yield* settle(failure)
       if (failure === undefined) for (const e of ctx.events) yield* PubSub.publish(commits, e)
+      inBatch = false
+      batchesDone++
     })
 
   const loop = Queue.takeBetween(inbox, 1, MAX_BATCH).pipe(
@@ -180,7 +188,7 @@ export const make = Effect.gen(function*() {
   const runTransaction = <A, E>(body: (tx: Transaction & { readonly warnings: Array<string> }) => Effect.Effect<A, E>) =>
     ask<{ readonly value: A; readonly seq: number; readonly warnings: ReadonlyArray<string> }, E>((reply) => ({
       fail: (e) => Deferred.fail(reply, e).pipe(Effect.asVoid),
-      stop: Deferred.fail(reply, new ReplicaStopped()).pipe(Effect.asVoid),
+      stop: Effect.suspend(() => Deferred.fail(reply, new ReplicaStopped())).pipe(Effect.asVoid),
       run: (ctx) =>
         Effect.gen(function*() {
           const mine = new Map<string, DocRecord | null>()
@@ -250,11 +258,18 @@ export const make = Effect.gen(function*() {
             origin: "local",
             changes
           }
-          ctx.commits.push({
-            op,
-            docs: [...mine.values()].filter((r): r is DocRecord => r !== null),
-            evicted: changes.filter(Op.isEviction).map(({ collection, id }) => ({ collection, id }))
-          })
+          // Rows from the final state of each document: an EVICT followed by an
+          // INSERT of the same id in one transaction leaves the document.
+          const docs: Array<DocRecord> = []
+          const evicted: Array<{ collection: string; id: string }> = []
+          for (const [k, v] of mine) {
+            if (v !== null) docs.push(v)
+            else {
+              const [collection, id] = splitKey(k)
+              evicted.push({ collection, id })
+            }
+          }
+          ctx.commits.push({ op, docs, evicted })
           ctx.events.push({
             seq,
             origin: "local",
@@ -272,7 +287,7 @@ export const make = Effect.gen(function*() {
   const merge = (from: string, docs: ReadonlyArray<IncomingDoc>, policy?: MergePolicy) =>
     ask<MergeResult, never>((reply) => ({
       fail: (e) => Deferred.fail(reply, e).pipe(Effect.asVoid),
-      stop: Deferred.fail(reply, new ReplicaStopped()).pipe(Effect.asVoid),
+      stop: Effect.suspend(() => Deferred.fail(reply, new ReplicaStopped())).pipe(Effect.asVoid),
       run: (ctx) =>
         Effect.gen(function*() {
           const seq = ctx.seq()
@@ -283,20 +298,26 @@ export const make = Effect.gen(function*() {
           for (const doc of docs) {
             const key = docKey(doc.collection, doc.id)
             const existing = records.get(key) ?? (yield* ctx.source.get(doc.collection, doc.id).pipe(Effect.orDie))
-            const vv = existing === undefined ? VersionVector.empty : Document.versionVector(existing.state)
+            const vv = existing === undefined ? VersionVector.empty : existing.vv
             if (doc.base !== undefined && !VersionVector.dominates(vv, doc.base)) {
               incomplete.push({ collection: doc.collection, id: doc.id, vv })
               continue
             }
             const fresh = Document.delta(doc.delta, vv)
-            if (fresh === undefined) continue
-            const change: Op.Change = { collection: doc.collection, id: doc.id, delta: fresh }
+            const learned = doc.vv !== undefined && !VersionVector.dominates(vv, doc.vv)
+            if (fresh === undefined && !learned) continue
+            const change: Op.Change = {
+              collection: doc.collection,
+              id: doc.id,
+              delta: fresh ?? Document.empty(),
+              ...(doc.vv === undefined ? {} : { vv: doc.vv })
+            }
             const record = DocFold.fold(existing, change, seq)
             if (policy !== undefined && !policy.canWrite(doc.collection, existing?.visible, record.visible)) {
               rejected.push({ collection: doc.collection, id: doc.id })
               continue
             }
-            const top = Document.maxStamp(fresh)
+            const top = Document.maxStamp(change.delta)
             if (top !== "") Hlc.observe(clock, Stamp.hlc(top))
             records.set(key, record)
             changes.push(change)
@@ -400,6 +421,8 @@ export const make = Effect.gen(function*() {
     subscribe,
     commitEvents: Stream.fromPubSub(commits),
     lastSeq: Effect.sync(() => store.lastSeq()),
+    /** Mailbox depth, whether a batch is being handled, batches handled so far. */
+    status: Effect.map(Queue.size(inbox), (queued) => ({ queued, inBatch, batchesDone })),
     /** Read-only statement against the committed state (used by observers). */
     read: (parsed: Dql.Ast.Select, args: Json.JsonObject) => Execute.select(base, parsed, args)
   }

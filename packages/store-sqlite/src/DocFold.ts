@@ -3,13 +3,18 @@
  * ops into `docs`, used both by live commits and by replay so that replaying
  * the log rebuilds the table byte for byte.
  */
-import { Document, type Json, type Op } from "@shoal/core"
+import { Document, type Json, type Op, VersionVector } from "@shoal/core"
 
 export interface DocRecord {
   readonly collection: string
   readonly id: string
   readonly state: Document.DocState
   readonly stateJson: string
+  /**
+   * What this replica knows of the document: stored, not derived from the
+   * state, because writes that were overwritten leave no stamp in the state.
+   */
+  readonly vv: VersionVector.VersionVector
   readonly vvJson: string
   /** What readers see, or null when the document is removed. */
   readonly visibleJson: string | null
@@ -23,6 +28,10 @@ export const fold = (
   seq: number
 ): DocRecord => {
   const state = existing === undefined ? change.delta : Document.merge(existing.state, change.delta)
+  const added = change.vv === undefined
+    ? Document.versionVector(change.delta)
+    : VersionVector.merge(change.vv, Document.versionVector(change.delta))
+  const vv = existing === undefined ? added : VersionVector.merge(existing.vv, added)
   const id: Json.Json = JSON.parse(change.id)
   const visible = Document.materialize(state, id)
   return {
@@ -30,7 +39,8 @@ export const fold = (
     id: change.id,
     state,
     stateJson: JSON.stringify(state),
-    vvJson: JSON.stringify(Document.versionVector(state)),
+    vv,
+    vvJson: JSON.stringify(vv),
     visibleJson: visible === undefined ? null : JSON.stringify(visible),
     visible,
     lastSeq: seq

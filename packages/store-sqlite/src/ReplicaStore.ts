@@ -63,6 +63,7 @@ const decodeChanges = Schema.decodeUnknownSync(Schema.parseJson(Op.Op.fields.cha
 // The same structural validator the wire uses: Schema-checked, but fast
 // enough for every document read on the write and sync paths.
 const decodeState = Schema.decodeUnknownSync(Schema.parseJson(Protocol.DocState))
+const decodeVv = Schema.decodeUnknownSync(Schema.parseJson(Protocol.VersionVector))
 const SyncedQueries = Schema.parseJson(Schema.Array(Schema.String))
 
 interface DocRow {
@@ -96,6 +97,7 @@ const rowToRecord = (row: DocRow): DocRecord => {
     id: row.id,
     state: decodeState(row.state),
     stateJson: row.state,
+    vv: decodeVv(row.vv),
     vvJson: row.vv,
     visibleJson: row.visible_json,
     visible,
@@ -386,22 +388,31 @@ export class ReplicaStore extends Context.Tag("@shoal/store-sqlite/ReplicaStore"
 export const applyOps = (store: ReplicaStoreShape, ops: ReadonlyArray<Op.Op>) =>
   Effect.gen(function*() {
     const commits: Array<Commit> = []
-    const pending = new Map<string, DocRecord>()
+    // null: evicted earlier in this call (a later write starts from nothing).
+    const pending = new Map<string, DocRecord | null>()
     let hlc: Hlc.Hlc = store.lastHlc
     for (const op of ops) {
       const docs: Array<DocRecord> = []
       const evicted: Array<{ collection: string; id: string }> = []
+      const touched = new Set(op.changes.map((c) => `${c.collection}\u0000${c.id}`))
       for (const change of op.changes) {
         const key = `${change.collection}\u0000${change.id}`
         if (Op.isEviction(change)) {
-          pending.delete(key)
-          evicted.push({ collection: change.collection, id: change.id })
+          pending.set(key, null)
           continue
         }
-        const existing = pending.has(key) ? pending.get(key) : yield* store.getDoc(change.collection, change.id)
-        const record = fold(existing, change, op.seq)
-        pending.set(key, record)
-        docs.push(record)
+        const cached = pending.get(key)
+        const existing = cached === null ? undefined : cached ?? (yield* store.getDoc(change.collection, change.id))
+        pending.set(key, fold(existing, change, op.seq))
+      }
+      // Like the live path: one row per document from its final state in this op.
+      for (const change of op.changes) {
+        const key = `${change.collection}\u0000${change.id}`
+        if (!touched.has(key)) continue
+        touched.delete(key)
+        const record = pending.get(key)
+        if (record === null) evicted.push({ collection: change.collection, id: change.id })
+        else if (record !== undefined) docs.push(record)
       }
       commits.push({ op, docs, evicted })
       hlc = Hlc.max(hlc, op.hlc)

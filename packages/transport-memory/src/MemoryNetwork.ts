@@ -37,7 +37,6 @@ import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as PubSub from "effect/PubSub"
-import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -159,13 +158,26 @@ interface Item {
   readonly at: number
 }
 
-/** One direction of a connection. */
+/**
+ * One direction of a connection. Frames wait in `pending` (in order) until
+ * their arrival time and room in the receiver's `inbox`; delivery is driven
+ * by a timer per delayed frame and by the receiver reading, never by a
+ * polling fiber, so `TestClock.adjust` sees every deadline up front.
+ */
 interface Pipe {
   readonly from: NodeState
   readonly to: NodeState
-  readonly wire: Queue.Queue<Item>
-  /** The receiver's buffer: what its `incoming` reads. */
+  /** The receiver's buffer: what its `incoming` reads (capacity `bufferFrames`). */
   readonly inbox: Mailbox.Mailbox<Uint8Array, Transport.TransportError>
+  /** In-order items not yet in the inbox; `head` is the first live index. */
+  pending: Array<Item>
+  head: number
+  /** Frames counted against the window (in `pending`). */
+  inFlight: number
+  /** Arrival times that already have a timer (frames arriving together share one). */
+  readonly timers: Set<number>
+  /** Senders waiting for room in the window. */
+  waiters: Array<Deferred.Deferred<void>>
   /** When the sender's side of the link is free again (bandwidth), ms. */
   nextFree: number
   /** Arrival of the last in-order frame, ms (jitter never reorders). */
@@ -233,7 +245,10 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
     const announcements = yield* PubSub.unbounded<Transport.Announcement & { readonly from: string }>()
     let nextId = 0
 
-    const nowMs = Effect.map(Clock.currentTimeNanos, (n) => Number(n) / 1e6)
+    // Times are fractional ms internally (bandwidth pacing), but timers wake on whole
+    // milliseconds: a fractional sleep would leave `TestClock` at a fractional instant,
+    // where `Clock.currentTimeNanos` (spans, logs) throws.
+    const nowMs = Clock.currentTimeMillis
 
     const resolve = (from: string, to: string): Resolved => {
       const c: LinkConditions = { ...defaults, ...overrides.get(dirKey(from, to)) }
@@ -283,6 +298,11 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
     const finish = (side: Side, failure: Transport.TransportError | undefined, reason: string) => {
       if (side.closed) return
       side.closed = true
+      // nothing more reaches a closed end: forget what is on the way to it
+      const inbound = side.in
+      release(inbound, inbound.inFlight)
+      inbound.pending = []
+      inbound.head = 0
       side.in.inbox.unsafeDone(failure === undefined ? Exit.void : Exit.fail(failure))
       Deferred.unsafeDone(side.done, Exit.void)
       Deferred.unsafeDone(side.stop, Exit.fail(failure ?? error(side.remote.name, reason)))
@@ -295,6 +315,85 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
         return teardown(link)
       })
 
+    /** Run a fiber of this link (interrupted at teardown). Forked interruptible whatever the caller's region. */
+    const spawn = <A>(link: LinkState, effect: Effect.Effect<A>): Effect.Effect<void> =>
+      Effect.asVoid(FiberSet.run(
+        link.fibers,
+        Effect.interruptible(effect).pipe(
+          Effect.catchAllDefect((defect) => Effect.logError(`memory network: ${link.id} delivery failed`, defect))
+        )
+      ))
+
+    /** `n` frames left the window: wake the waiting senders (they re-check). */
+    function release(pipe: Pipe, n: number): void {
+      if (n <= 0) return
+      pipe.inFlight -= n
+      if (pipe.waiters.length > 0) {
+        const waiters = pipe.waiters
+        pipe.waiters = []
+        for (const waiter of waiters) Deferred.unsafeDone(waiter, Exit.void)
+      }
+    }
+
+    const receiverOf = (link: LinkState, pipe: Pipe): Side => (link.a.in === pipe ? link.a : link.b)
+
+    /** Move every due item at the head of `pending` into the inbox, in order, while there is room. */
+    const deliverDue = (link: LinkState, pipe: Pipe): Effect.Effect<void> =>
+      Effect.flatMap(nowMs, (now) => deliverDueAt(link, pipe, now))
+
+    const deliverDueAt = (link: LinkState, pipe: Pipe, now: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const receiver = receiverOf(link, pipe)
+        let delivered = 0
+        while (pipe.head < pipe.pending.length) {
+          const item = pipe.pending[pipe.head]!
+          if (item.at > now) break
+          if (item.frame === undefined) {
+            // the sender closed: this end is closed too (like a WebSocket close handshake)
+            pipe.head++
+            release(pipe, delivered)
+            finish(receiver, undefined, "closed by the remote")
+            return teardown(link)
+          }
+          if (!receiver.closed && !pipe.inbox.unsafeOffer(item.frame)) break // receiver's buffer full
+          if (!receiver.closed) {
+            pipe.to.stats.framesReceived++
+            pipe.to.stats.bytesReceived += item.frame.byteLength
+          }
+          pipe.head++
+          delivered++
+        }
+        if (pipe.head > 1024 && pipe.head * 2 > pipe.pending.length) {
+          pipe.pending = pipe.pending.slice(pipe.head)
+          pipe.head = 0
+        }
+        release(pipe, delivered)
+        return Effect.void
+      })
+
+    /** Sleep until the clock reads at least `at` (rounded up to whole ms). */
+    const sleepUntil = (at: number): Effect.Effect<void> =>
+      Effect.flatMap(nowMs, (now) =>
+        Math.ceil(at) > now ? Effect.zipRight(Effect.sleep(Duration.millis(Math.ceil(at) - now)), sleepUntil(at)) : Effect.void)
+
+    /** Queue an in-order item and arrange its delivery. */
+    const enqueue = (link: LinkState, pipe: Pipe, item: Item, now: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        pipe.pending.push(item)
+        if (item.at <= now) return deliverDueAt(link, pipe, now)
+        const wake = Math.ceil(item.at)
+        if (pipe.timers.has(wake)) return Effect.void
+        pipe.timers.add(wake)
+        return spawn(link, timer(link, pipe, wake))
+      })
+
+    /** Wake at `at` (whole ms) and deliver. Re-checks the time: a live timer may fire a little early. */
+    const timer = (link: LinkState, pipe: Pipe, at: number): Effect.Effect<void> =>
+      Effect.flatMap(nowMs, (now) =>
+        at > now
+          ? Effect.zipRight(Effect.sleep(Duration.millis(at - now)), timer(link, pipe, at))
+          : Effect.zipRight(Effect.sync(() => pipe.timers.delete(at)), deliverDueAt(link, pipe, now)))
+
     /** Close one end cleanly: the close travels to the remote behind the frames already sent. */
     const closeSide = (link: LinkState, side: Side): Effect.Effect<void> =>
       Effect.suspend(() => {
@@ -304,30 +403,10 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
         const pipe = side.out
         const c = resolve(pipe.from.name, pipe.to.name)
         return Effect.flatMap(nowMs, (now) => {
-          const item: Item = { frame: undefined, at: Math.max(Math.max(now, pipe.nextFree) + c.latencyMs, pipe.lastArrival) }
-          return Queue.unsafeOffer(pipe.wire, item) ? Effect.void : Effect.asVoid(FiberSet.run(link.fibers, Queue.offer(pipe.wire, item)))
+          const at = Math.max(Math.max(now, pipe.nextFree) + c.latencyMs, pipe.lastArrival)
+          pipe.lastArrival = at
+          return enqueue(link, pipe, { frame: undefined, at }, now)
         })
-      })
-
-    // -------------------------------------------------------------- delivery
-
-    const deliverLoop = (link: LinkState, pipe: Pipe, receiver: Side): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        while (true) {
-          const item = yield* Queue.take(pipe.wire)
-          const now = yield* nowMs
-          if (item.at > now) yield* Effect.sleep(Duration.millis(item.at - now))
-          if (item.frame === undefined) {
-            // the sender closed: this end is closed too (like a WebSocket close handshake)
-            finish(receiver, undefined, "closed by the remote")
-            yield* teardown(link)
-            return
-          }
-          if (receiver.closed) continue
-          pipe.to.stats.framesReceived++
-          pipe.to.stats.bytesReceived += item.frame.byteLength
-          yield* pipe.inbox.offer(item.frame) // suspends while the receiver's buffer is full
-        }
       })
 
     // -------------------------------------------------------------- one end of a connection
@@ -335,8 +414,14 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
     const endpoint = (link: LinkState, side: Side, id: string): Transport.Connection => {
       const send = (frame: Uint8Array): Effect.Effect<void, Transport.TransportError> =>
         Effect.gen(function*() {
-          if (side.closed) return yield* Deferred.await(side.stop)
           const pipe = side.out
+          // room in the window, unless this end is closed or cut meanwhile
+          while (!side.closed && pipe.inFlight >= window) {
+            const room = yield* Deferred.make<void>()
+            pipe.waiters.push(room)
+            yield* Effect.raceFirst(Deferred.await(room), Deferred.await(side.stop))
+          }
+          if (side.closed) return yield* Deferred.await(side.stop)
           const c = resolve(pipe.from.name, pipe.to.name)
           const now = yield* nowMs
           const size = frame.byteLength
@@ -351,25 +436,23 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
           const at = pipe.nextFree + c.latencyMs + (c.jitterMs > 0 ? (yield* random.next) * c.jitterMs : 0)
           if (c.reorder > 0 && (yield* random.next) < c.reorder) {
             // held back out of band: later frames overtake it
-            yield* FiberSet.run(
-              link.fibers,
-              Effect.sleep(Duration.millis(at + c.reorderDelayMs - now)).pipe(
+            const receiver = otherSide(link, side)
+            return yield* spawn(
+              link,
+              sleepUntil(at + c.reorderDelayMs).pipe(
                 Effect.zipRight(Effect.suspend(() => {
-                  if (otherSide(link, side).closed) return Effect.void
+                  if (receiver.closed) return Effect.void
                   pipe.to.stats.framesReceived++
                   pipe.to.stats.bytesReceived += size
-                  return pipe.inbox.offer(frame)
+                  return pipe.inbox.unsafeOffer(frame) ? Effect.void : pipe.inbox.offer(frame)
                 }))
               )
             )
-            return
           }
-          const item: Item = { frame, at: Math.max(at, pipe.lastArrival) }
-          pipe.lastArrival = item.at
-          if (!Queue.unsafeOffer(pipe.wire, item)) {
-            // window full: wait for room, unless this end is closed or cut meanwhile
-            yield* Queue.offer(pipe.wire, item).pipe(Effect.raceFirst(Deferred.await(side.stop)))
-          }
+          const arrival = Math.max(at, pipe.lastArrival)
+          pipe.lastArrival = arrival
+          pipe.inFlight++
+          yield* enqueue(link, pipe, { frame, at: arrival }, now)
         })
 
       const close = (_reason?: string): Effect.Effect<void> => closeSide(link, side)
@@ -378,7 +461,10 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
         id,
         remoteAddress: side.remote.name,
         send,
-        incoming: Mailbox.toStream(side.in.inbox),
+        // reading makes room in the inbox: pull in what has arrived meanwhile
+        incoming: Mailbox.toStream(side.in.inbox).pipe(
+          Stream.mapChunksEffect((chunk) => Effect.as(deliverDue(link, side.in), chunk))
+        ),
         close,
         closed: Deferred.await(side.done)
       }
@@ -388,10 +474,21 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
       Effect.gen(function*() {
         const id = `memory-${nextId++}`
         const pipe = (src: NodeState, dst: NodeState): Effect.Effect<Pipe> =>
-          Effect.all({
-            wire: Queue.bounded<Item>(window),
-            inbox: Mailbox.make<Uint8Array, Transport.TransportError>({ capacity: bufferFrames, strategy: "suspend" })
-          }).pipe(Effect.map(({ inbox, wire }) => ({ from: src, to: dst, wire, inbox, nextFree: 0, lastArrival: 0 })))
+          Effect.map(
+            Mailbox.make<Uint8Array, Transport.TransportError>({ capacity: bufferFrames, strategy: "suspend" }),
+            (inbox): Pipe => ({
+              from: src,
+              to: dst,
+              inbox,
+              pending: [],
+              head: 0,
+              inFlight: 0,
+              timers: new Set(),
+              waiters: [],
+              nextFree: 0,
+              lastArrival: 0
+            })
+          )
         const ab = yield* pipe(from, to)
         const ba = yield* pipe(to, from)
         const side = (node: NodeState, remote: NodeState, out: Pipe, inn: Pipe): Effect.Effect<Side> =>
@@ -404,8 +501,6 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
         const scope = yield* Scope.fork(networkScope, ExecutionStrategy.sequential)
         const fibers = yield* FiberSet.make().pipe(Scope.extend(scope))
         const link: LinkState = { id, a, b, scope, fibers, torn: false }
-        yield* FiberSet.run(fibers, deliverLoop(link, ab, b))
-        yield* FiberSet.run(fibers, deliverLoop(link, ba, a))
         from.links.add(link)
         to.links.add(link)
         from.stats.connectionsOpened++
@@ -430,7 +525,7 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
         if (before !== undefined) return yield* Effect.fail(before)
         // the handshake takes a round trip
         const rtt = resolve(self.name, address).latencyMs + resolve(address, self.name).latencyMs
-        if (rtt > 0) yield* Effect.sleep(Duration.millis(rtt))
+        if (rtt > 0) yield* Effect.sleep(Duration.millis(Math.ceil(rtt)))
         const after = reachable()
         if (after !== undefined) return yield* Effect.fail(after)
         const target = nodeOf(address)

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Transport } from "@shoal/core"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
@@ -19,14 +21,14 @@ const frame = (n: number, size = 4) => {
 const num = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset).getUint32(0)
 
 /** Network + two nodes, b listening; returns a's connection to b and b's end. */
-const pair = (options?: MemoryNetwork.Options) =>
+const pair = (options?: MemoryNetwork.Options, live = false) =>
   Effect.gen(function*() {
     const net = yield* MemoryNetwork.make(options)
     const a = yield* net.transport("a")
     const b = yield* net.transport("b")
     const accepted = yield* b.listen.pipe(Stream.take(1), Stream.runHead, Effect.fork)
     const dialing = yield* Effect.fork(a.dial("b"))
-    yield* TestClock.adjust("1 second") // the handshake round trip, when there is latency
+    if (!live) yield* TestClock.adjust("1 second") // the handshake round trip, when there is latency
     const ab = yield* Fiber.join(dialing)
     const ba = Option.getOrThrow(yield* Fiber.join(accepted))
     return { net, a, b, ab, ba }
@@ -101,6 +103,22 @@ describe("MemoryNetwork", () => {
       expect(times).toEqual(Array.from({ length: 10 }, (_, i) => (i + 1) * 100 + 10))
     }))
 
+  it.scoped("fractional timings wake on whole milliseconds (TestClock stays integral)", () =>
+    Effect.gen(function*() {
+      // 100 B at 3000 B/s = 33.3 ms per frame
+      const { ab, ba } = yield* pair({ defaults: { bandwidth: 3000 } })
+      const seen = yield* Ref.make<ReadonlyArray<number>>([])
+      yield* ba.incoming.pipe(
+        // currentTimeNanos throws on a fractional TestClock instant
+        Stream.runForEach(() => Effect.flatMap(Clock.currentTimeNanos, (ns) => Ref.update(seen, (xs) => [...xs, Number(ns / 1_000_000n)]))),
+        Effect.fork
+      )
+      const t0 = yield* TestClock.currentTimeMillis
+      for (let i = 0; i < 3; i++) yield* ab.send(frame(i, 100))
+      yield* TestClock.adjust("1 second")
+      expect((yield* Ref.get(seen)).map((t) => t - t0)).toEqual([34, 67, 100])
+    }))
+
   it.scoped("per-link conditions override the defaults, one way or both", () =>
     Effect.gen(function*() {
       const { ab, ba, net } = yield* pair({ defaults: { latency: "10 millis" } })
@@ -128,7 +146,7 @@ describe("MemoryNetwork", () => {
       yield* Ref.set(seen, [])
       for (let i = 0; i < 200; i++) {
         yield* ab.send(frame(i))
-        yield* TestClock.adjust("1 millis")
+        if (i % 5 === 4) yield* TestClock.adjust("1 millis")
       }
       yield* TestClock.adjust("1 second")
       const got = (yield* Ref.get(seen)).map((s) => s.n)
@@ -257,6 +275,32 @@ describe("MemoryNetwork", () => {
       yield* net.transport("c", { announce: { networkId: 3, deviceName: "C", appIdHash: 7 } })
       expect(Chunk.toReadonlyArray(yield* Fiber.join(later)).map((x) => x.address)).toEqual(["c"])
     }))
+
+  it.live("throughput without conditions (live clock)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { ab, ba } = yield* pair({}, true)
+      const n = 100_000
+      const start = Date.now()
+      const count = yield* ba.incoming.pipe(Stream.runCount, Effect.fork)
+      for (let i = 0; i < n; i++) yield* ab.send(frame(i, 64))
+      yield* ab.close()
+      expect(yield* Fiber.join(count)).toBe(n)
+      console.log(`memory transport: ${Math.round(n / ((Date.now() - start) / 1000))} frames/s`)
+    })))
+
+  it.live("live clock: fractional latency still delivers every frame, including the last", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // a live setTimeout works in whole ms and may fire before a fractional deadline:
+      // a lone frame must not be left behind
+      const { ab, ba } = yield* pair({ defaults: { latency: "1.3 millis" } }, true)
+      const inbox = yield* Queue.unbounded<Uint8Array>()
+      yield* ba.incoming.pipe(Stream.runForEach((f) => Queue.offer(inbox, f)), Effect.fork)
+      for (let i = 0; i < 50; i++) {
+        yield* ab.send(frame(i))
+        const got = yield* Queue.take(inbox).pipe(Effect.timeout("1 second"))
+        expect(num(got)).toBe(i)
+      }
+    })))
 
   it.effect("MemoryNetwork.transport(node) provides the Transport service", () =>
     Effect.gen(function*() {

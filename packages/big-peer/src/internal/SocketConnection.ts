@@ -1,8 +1,10 @@
 /**
  * A `Transport.Connection` over an `@effect/platform` WebSocket `Socket`:
- * the socket the Big Peer's HTTP server hands out on upgrade, or one dialed
- * with `Socket.makeWebSocket` (tests and small peers until
- * `@shoal/transport-websocket` ships a dialer).
+ * the socket the Big Peer's HTTP server hands out on `/sync/{appId}` upgrades.
+ *
+ * Why not `@shoal/transport-websocket`'s `fromWebSocket(ws)`: it needs the
+ * raw `ws` object at upgrade time, and `@effect/platform` performs the
+ * upgrade inside `Socket.runRaw` and exposes the `ws` only to frame handlers.
  *
  * One WebSocket message = one frame (binary only; a text frame closes the
  * connection with 1003). Backpressure, which the platform Socket does not do:
@@ -15,7 +17,6 @@
  * handlers: it is captured on the first inbound frame (the dialer always
  * speaks first, so only the handshake runs without it).
  */
-import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as Socket from "@effect/platform/Socket"
 import { Transport } from "@shoal/core"
 import * as Deferred from "effect/Deferred"
@@ -33,8 +34,19 @@ export const SEND_HIGH_WATER_BYTES = 1024 * 1024
 
 let nextId = 0
 
-const describe = (e: Socket.SocketError): string =>
-  e.reason === "Close" && "code" in e ? `closed with code ${e.code}${e.closeReason ? ` (${e.closeReason})` : ""}` : e.message
+const causeText = (cause: unknown): string | undefined => {
+  if (cause instanceof Error) return cause.message
+  if (typeof cause === "object" && cause !== null && "message" in cause && typeof cause.message === "string") {
+    return cause.message
+  }
+  return undefined
+}
+
+const describe = (e: Socket.SocketError): string => {
+  if (e.reason === "Close") return `closed with code ${e.code}${e.closeReason ? ` (${e.closeReason})` : ""}`
+  const detail = causeText(e.cause)
+  return detail === undefined ? e.message : `${e.message}: ${detail}`
+}
 
 /**
  * Runs `socket` for the current scope and exposes it as a Connection. Waits
@@ -157,12 +169,3 @@ export const fromSocket = (
       closed: Effect.ignore(Deferred.await(ended))
     } satisfies Transport.Connection
   })
-
-/** Dials `ws://…` (the `ws` package on Node 20, which has no global WebSocket) and wraps it as a Connection. */
-export const dial = (url: string): Effect.Effect<Transport.Connection, Transport.TransportError, Scope.Scope> =>
-  Effect.flatMap(
-    Socket.makeWebSocket(url, { closeCodeIsError: (code) => code !== 1000 }).pipe(
-      Effect.provide(NodeSocket.layerWebSocketConstructor)
-    ),
-    (socket) => fromSocket(socket, url)
-  )

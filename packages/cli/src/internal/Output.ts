@@ -9,7 +9,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import { closeSync, existsSync, openSync, renameSync, rmSync, writeSync } from "node:fs"
+import { closeSync, existsSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
 import { CliError } from "../CliError.js"
 
@@ -87,6 +87,9 @@ const attempt = <A>(what: string, f: () => A) =>
  */
 export const atomicTarget = (path: string, force: boolean) =>
   Effect.gen(function*() {
+    if (existsSync(path) && statSync(path).isDirectory()) {
+      return yield* new CliError({ message: `${path} is a directory; --out takes a file name` })
+    }
     if (existsSync(path) && !force) {
       return yield* new CliError({ message: `${path} already exists (use --force to overwrite it)` })
     }

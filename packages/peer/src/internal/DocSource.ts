@@ -70,6 +70,11 @@ export const overlay = (base: DocSource, pending: ReadonlyMap<string, DocRecord 
 
 export const docKey = (collection: string, id: string) => `${collection}\u0000${id}`
 
+export const splitKey = (key: string): readonly [string, string] => {
+  const at = key.indexOf("\u0000")
+  return [key.slice(0, at), key.slice(at + 1)]
+}
+
 /** Canonical id string of a visible document (its `_id`). */
 export const idKey = (doc: Json.JsonObject): string => canonicalId(doc._id ?? null)
 
