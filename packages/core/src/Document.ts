@@ -419,3 +419,30 @@ export const fromJson = (doc: JsonObject, stamp: Stamp): DocState => {
 
 /** Remove the document: a tombstone as the root's birth. */
 export const remove = (stamp: Stamp): DocState => ({ b: stamp, f: {} })
+
+/**
+ * The stamp of a state that one write made whole — every value written at
+ * the same stamp, nothing removed or counted, a string `_id` — or undefined.
+ * Such a state is exactly `fromJson(materialize(state), stamp)`, so a store can
+ * keep just the JSON and the stamp (most documents: inserted once, synced as is).
+ */
+export const singleStamp = (state: DocState): Stamp | undefined => {
+  if (state.b !== undefined || typeof state.f._id?.r?.v !== "string") return undefined
+  let stamp: Stamp | undefined
+  const same = (s: Stamp) => (stamp === undefined ? ((stamp = s), true) : s === stamp)
+  const walk = (m: MapNode): boolean => {
+    for (const key in m.f) {
+      const slot = m.f[key]!
+      if (slot.c !== undefined) return false
+      if (slot.r !== undefined) {
+        if (slot.m !== undefined || slot.r.v === undefined || isObject(slot.r.v) || !same(slot.r.s)) return false
+      } else if (slot.m !== undefined) {
+        if (slot.m.b === undefined || !same(slot.m.b) || !walk(slot.m)) return false
+      } else {
+        return false
+      }
+    }
+    return true
+  }
+  return walk(state) ? stamp : undefined
+}

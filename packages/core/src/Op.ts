@@ -10,7 +10,9 @@
  * the same `docs` table.
  */
 import * as Schema from "effect/Schema"
-import { DocStateSchema } from "./Document.js"
+import { type DocState, DocStateSchema, fromJson } from "./Document.js"
+import { JsonObject } from "./Json.js"
+import { Stamp } from "./Stamp.js"
 import { Hlc } from "./Hlc.js"
 import { SiteId } from "./SiteId.js"
 import * as VersionVector from "./VersionVector.js"
@@ -29,6 +31,19 @@ export const Change = Schema.Struct({
 })
 export type Change = typeof Change.Type
 
+/**
+ * A whole document written at one stamp (an INSERT, or a document received
+ * whole): the delta is `Document.fromJson(put, stamp)`. Kept as plain JSON so
+ * the op log stays about the size of the data.
+ */
+export const Put = Schema.Struct({
+  collection: Schema.String,
+  id: Schema.String,
+  put: JsonObject,
+  stamp: Stamp
+})
+export type Put = typeof Put.Type
+
 export const Eviction = Schema.Struct({
   collection: Schema.String,
   id: Schema.String,
@@ -45,10 +60,15 @@ export const Op = Schema.Struct({
   siteId: SiteId,
   hlc: Hlc,
   origin: Origin,
-  changes: Schema.Array(Schema.Union(Change, Eviction))
+  changes: Schema.Array(Schema.Union(Change, Put, Eviction))
 })
 export type Op = typeof Op.Type
 
-export const isEviction = (c: Change | Eviction): c is Eviction => "evict" in c
+export const isEviction = (c: Change | Put | Eviction): c is Eviction => "evict" in c
+
+export const isPut = (c: Change | Put | Eviction): c is Put => "put" in c
+
+/** The CRDT delta a change carries. */
+export const deltaOf = (c: Change | Put): DocState => ("put" in c ? fromJson(c.put, c.stamp) : c.delta)
 
 export const txnId = (site: SiteId, seq: number): string => `${site}:${seq}`

@@ -256,6 +256,7 @@ const isSummaryEntry = (u: unknown, f: Failure): u is SummaryEntry => {
 const isDeltaEntry = (u: unknown, f: Failure): u is DeltaEntry => {
   if (!isPlainObject(u)) return f.fail(`expected {collection, id, base?, delta}, got ${preview(u)}`)
   let required = 0
+  let body = 0
   for (const key in u) {
     const value = u[key]
     switch (key) {
@@ -266,7 +267,14 @@ const isDeltaEntry = (u: unknown, f: Failure): u is DeltaEntry => {
         break
       case "delta":
         if (!isMapNode(value, f)) return f.at(key)
-        required++
+        body++
+        break
+      case "put":
+        if (!isJsonObject(value, f)) return f.at(key)
+        body++
+        break
+      case "stamp":
+        if (!isStamp(value)) return f.fail(`expected a stamp, got ${preview(value)}`) || f.at(key)
         break
       case "base":
       case "vv":
@@ -276,7 +284,10 @@ const isDeltaEntry = (u: unknown, f: Failure): u is DeltaEntry => {
         return f.fail("is unexpected") || f.at(key)
     }
   }
-  return required === 3 || missing(u, ["collection", "id", "delta"], f)
+  if (required !== 2) return missing(u, ["collection", "id"], f)
+  // Exactly one body: a delta, or a whole document with the stamp it was written at.
+  if (body !== 1) return f.fail("expected exactly one of delta or put")
+  return "put" in u === "stamp" in u || f.fail("put and stamp go together")
 }
 
 const missing = (u: PlainObject, keys: ReadonlyArray<string>, f: Failure): false => {
@@ -455,12 +466,24 @@ export interface DeltaEntry {
   readonly base?: VersionVectorType
   /** The sender's version vector of the document: what the receiver knows once merged. */
   readonly vv?: VersionVectorType
-  readonly delta: DocStateType
+  /** The delta; absent when `put` carries the whole document. */
+  readonly delta?: DocStateType
+  /** A whole document written at one `stamp` (delta = `Document.fromJson(put, stamp)`): smaller and faster. */
+  readonly put?: JsonObjectType
+  readonly stamp?: Stamp.Stamp
 }
 export const DeltaEntry = declareFast<DeltaEntry>("DeltaEntry", isDeltaEntry, (fc) =>
-  fc.record({ collection: fc.string(), id: fc.string(), base: versionVectorArb(fc), vv: versionVectorArb(fc), delta: docStateArb(fc) }, {
-    requiredKeys: ["collection", "id", "delta"]
-  }))
+  fc.oneof(
+    fc.record({ collection: fc.string(), id: fc.string(), base: versionVectorArb(fc), vv: versionVectorArb(fc), delta: docStateArb(fc) }, {
+      requiredKeys: ["collection", "id", "delta"]
+    }),
+    fc.record({
+      collection: fc.string(),
+      id: fc.string(),
+      put: jsonObjectArb(fc, jsonArb(fc, 2)),
+      stamp: fc.stringMatching(/^[0-9a-f]{32}$/).map((s) => Stamp.Stamp.make(s))
+    })
+  ))
 
 export const Progress = Schema.Struct({
   queryId: Schema.String,

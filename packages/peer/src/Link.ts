@@ -16,7 +16,7 @@
  * Any malformed or out-of-order frame ends this link with a typed error;
  * the Mesh reconnects it with backoff. Nothing else is affected.
  */
-import { Document, Dql, type Json, Protocol, type Transport, VersionVector } from "@shoal/core"
+import { Document, Dql, type Json, Protocol, Stamp, type Transport, VersionVector } from "@shoal/core"
 import type { ReplicaStoreShape } from "@shoal/store-sqlite"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
@@ -29,7 +29,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
-import type { ReplicaShape } from "./Replica.js"
+import type { IncomingDoc, ReplicaShape } from "./Replica.js"
 
 export class LinkError extends Schema.TaggedError<LinkError>()("LinkError", {
   remote: Schema.String,
@@ -135,6 +135,23 @@ const traceFilter = typeof process !== "undefined" ? process.env.SHOAL_TRACE_DOC
 const trace = (id: string, line: () => string) => {
   if (traceFilter !== undefined && id.includes(traceFilter)) console.error(`[trace] ${line()}`)
 }
+
+/** A wire entry as the Replica takes it (a delta, or a whole document and its stamp). */
+const toIncoming = (d: Protocol.DeltaEntry): IncomingDoc | undefined => {
+  const common = {
+    collection: d.collection,
+    id: d.id,
+    ...(d.base === undefined ? {} : { base: d.base }),
+    ...(d.vv === undefined ? {} : { vv: d.vv })
+  }
+  if (d.put !== undefined && d.stamp !== undefined) return { ...common, delta: { doc: d.put, stamp: d.stamp } }
+  if (d.delta !== undefined) return { ...common, delta: d.delta }
+  return undefined
+}
+
+const isWhole = (d: IncomingDoc["delta"]): d is { readonly doc: Json.JsonObject; readonly stamp: Stamp.Stamp } => "doc" in d
+
+const stampVv = (stamp: Stamp.Stamp): VersionVector.VersionVector => ({ [Stamp.site(stamp)]: Stamp.hlc(stamp) })
 
 const docKey = (collection: string, id: string) => `${collection}\u0000${id}`
 
@@ -366,6 +383,14 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           return
         }
         const base = known.get(key)
+        batch.bytes += (record.stateJson ?? record.visibleJson ?? "").length
+        if (base === undefined && record.stamp !== null && record.visible !== undefined) {
+          // A document one write made whole travels as its JSON and stamp.
+          trace(id, () => `${local.deviceName}->${remoteName} offer ${id} whole batch=${batchNo + 1}`)
+          known.set(key, record.vv)
+          batch.entries.push({ collection, id, put: record.visible, stamp: record.stamp })
+          return
+        }
         const delta = base === undefined ? record.state : Document.delta(record.state, base)
         trace(id, () => `${local.deviceName}->${remoteName} offer ${id} base=${JSON.stringify(base)} vv=${record.vvJson} send=${delta !== undefined} batch=${batchNo + 1}`)
         if (delta === undefined) return
@@ -373,7 +398,6 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         batch.entries.push(
           base === undefined ? { collection, id, vv: record.vv, delta } : { collection, id, base, vv: record.vv, delta }
         )
-        batch.bytes += record.stateJson.length
       })
 
     const full = () => batch.entries.length >= maxBatchDocs || batch.bytes >= maxBatchBytes
@@ -501,7 +525,13 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         }
         expectedBatch++
         if (msg.progress !== undefined) yield* hooks.progress(remoteSite, msg.progress)
-        const docs = msg.docs.filter((d) => !hooks.isEvicted(d.collection, d.id))
+        const docs: Array<IncomingDoc> = []
+        for (const d of msg.docs) {
+          if (hooks.isEvicted(d.collection, d.id)) continue
+          const incoming = toIncoming(d)
+          if (incoming === undefined) return yield* Effect.fail(fail(`bad delta entry for ${d.collection}/${d.id}`))
+          docs.push(incoming)
+        }
         const result = yield* replica.merge(remoteSite, docs, { canWrite: permissions.canWrite }).pipe(
           Effect.mapError((e) => fail(`merge failed: ${e.message}`))
         )
@@ -514,7 +544,8 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           const key = docKey(d.collection, d.id)
           if (refused.has(key) || partial.has(key)) continue
           // The remote has at least what it sent us.
-          known.set(key, VersionVector.merge(known.get(key) ?? VersionVector.empty, d.vv ?? Document.versionVector(d.delta)))
+          const theirs = d.vv ?? (isWhole(d.delta) ? stampVv(d.delta.stamp) : Document.versionVector(d.delta))
+          known.set(key, VersionVector.merge(known.get(key) ?? VersionVector.empty, theirs))
         }
         // The Summary goes before the Ack so that the sender holds its cursor
         // back until it has resent these documents.

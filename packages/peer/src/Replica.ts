@@ -69,8 +69,13 @@ export interface IncomingDoc {
   readonly base?: VersionVector.VersionVector
   /** The sender's version vector of the document. */
   readonly vv?: VersionVector.VersionVector
-  readonly delta: Document.DocState
+  /** The delta, or the whole document written at one stamp (`fromJson(doc, stamp)`). */
+  readonly delta: Document.DocState | { readonly doc: Json.JsonObject; readonly stamp: Stamp.Stamp }
 }
+
+const isWhole = (
+  d: IncomingDoc["delta"]
+): d is { readonly doc: Json.JsonObject; readonly stamp: Stamp.Stamp } => "doc" in d
 
 export interface MergePolicy {
   /** Whether the remote may make this write (`before`/`after`: visible JSON, undefined = absent). */
@@ -194,7 +199,7 @@ export const make = Effect.gen(function*() {
           const mine = new Map<string, DocRecord | null>()
           const source = overlay(ctx.source, mine)
           const seq = ctx.seq()
-          const changes: Array<Op.Change | Op.Eviction> = []
+          const changes: Array<Op.Change | Op.Put | Op.Eviction> = []
           const warnings: Array<string> = []
           const now = yield* Clock.currentTimeMillis
           let firstStamp: Hlc.Hlc | undefined
@@ -291,7 +296,7 @@ export const make = Effect.gen(function*() {
       run: (ctx) =>
         Effect.gen(function*() {
           const seq = ctx.seq()
-          const changes: Array<Op.Change> = []
+          const changes: Array<Op.Change | Op.Put> = []
           const records = new Map<string, DocRecord>()
           const rejected: Array<{ collection: string; id: string }> = []
           const incomplete: Array<{ collection: string; id: string; vv: VersionVector.VersionVector }> = []
@@ -303,21 +308,28 @@ export const make = Effect.gen(function*() {
               incomplete.push({ collection: doc.collection, id: doc.id, vv })
               continue
             }
-            const fresh = Document.delta(doc.delta, vv)
-            const learned = doc.vv !== undefined && !VersionVector.dominates(vv, doc.vv)
-            if (fresh === undefined && !learned) continue
-            const change: Op.Change = {
-              collection: doc.collection,
-              id: doc.id,
-              delta: fresh ?? Document.empty(),
-              ...(doc.vv === undefined ? {} : { vv: doc.vv })
+            let change: Op.Change | Op.Put
+            if (existing === undefined && isWhole(doc.delta)) {
+              // A whole new document: keep it whole (a compact row, a small op).
+              change = { collection: doc.collection, id: doc.id, put: doc.delta.doc, stamp: doc.delta.stamp }
+            } else {
+              const incoming = isWhole(doc.delta) ? Document.fromJson(doc.delta.doc, doc.delta.stamp) : doc.delta
+              const fresh = Document.delta(incoming, vv)
+              const learned = doc.vv !== undefined && !VersionVector.dominates(vv, doc.vv)
+              if (fresh === undefined && !learned) continue
+              change = {
+                collection: doc.collection,
+                id: doc.id,
+                delta: fresh ?? Document.empty(),
+                ...(doc.vv === undefined ? {} : { vv: doc.vv })
+              }
             }
             const record = DocFold.fold(existing, change, seq)
             if (policy !== undefined && !policy.canWrite(doc.collection, existing?.visible, record.visible)) {
               rejected.push({ collection: doc.collection, id: doc.id })
               continue
             }
-            const top = Document.maxStamp(change.delta)
+            const top = Op.isPut(change) ? change.stamp : Document.maxStamp(change.delta)
             if (top !== "") Hlc.observe(clock, Stamp.hlc(top))
             records.set(key, record)
             changes.push(change)
@@ -381,7 +393,8 @@ export const make = Effect.gen(function*() {
       const split = s.where === undefined ? { pushed: undefined, residual: undefined } : Dql.Sql.split(s.where, args)
       const pushed = split.pushed === undefined ? undefined : Dql.Sql.toSql(split.pushed, args, "visible_json")
       const plan = yield* store.explain({ collection: s.collection, where: pushed })
-      const index = plan.map((p) => /USING (?:COVERING )?INDEX (\S+)/.exec(p)?.[1]).find((x) => x !== undefined)
+      // Only CREATE INDEX indexes count; the (collection, id) key is always there.
+      const index = plan.map((p) => /USING (?:COVERING )?INDEX (idx_\S+)/.exec(p)?.[1]).find((x) => x !== undefined)
       const item: Json.JsonObject = {
         collection: s.collection,
         pushedToSqlite: pushed?.sql ?? null,

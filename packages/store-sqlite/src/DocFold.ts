@@ -2,47 +2,101 @@
  * Folding one op-log change into a document row: the only code that turns
  * ops into `docs`, used both by live commits and by replay so that replaying
  * the log rebuilds the table byte for byte.
+ *
+ * Rows come in two forms. A *compact* row is a document one write made whole
+ * (`Document.singleStamp`): it keeps only its JSON and that stamp, and its
+ * CRDT state is rebuilt on demand — most documents are inserted once or
+ * received whole, and this keeps their cost close to storing plain JSON. Any
+ * other document keeps its full state and version vector.
  */
-import { Document, type Json, type Op, VersionVector } from "@shoal/core"
+import { Document, Hlc, type Json, Op, Stamp, VersionVector } from "@shoal/core"
 
 export interface DocRecord {
   readonly collection: string
   readonly id: string
+  /** The CRDT state (rebuilt from the JSON for compact rows). */
   readonly state: Document.DocState
-  readonly stateJson: string
+  /** The state as stored, or null for a compact row. */
+  readonly stateJson: string | null
+  /** The stamp of a compact row, null otherwise. */
+  readonly stamp: Stamp.Stamp | null
   /**
    * What this replica knows of the document: stored, not derived from the
    * state, because writes that were overwritten leave no stamp in the state.
    */
   readonly vv: VersionVector.VersionVector
-  readonly vvJson: string
+  readonly vvJson: string | null
   /** What readers see, or null when the document is removed. */
   readonly visibleJson: string | null
   readonly visible: Json.JsonObject | undefined
   readonly lastSeq: number
 }
 
-export const fold = (
-  existing: DocRecord | undefined,
-  change: Op.Change,
-  seq: number
+const stampVv = (stamp: Stamp.Stamp): VersionVector.VersionVector => ({ [Stamp.site(stamp)]: Hlc.Hlc.make(stamp.slice(0, 16)) })
+
+/** A compact row: its state is `fromJson(visible, stamp)`, built only if asked for. */
+export const compact = (
+  collection: string,
+  id: string,
+  visible: Json.JsonObject,
+  visibleJson: string,
+  stamp: Stamp.Stamp,
+  lastSeq: number
 ): DocRecord => {
-  const state = existing === undefined ? change.delta : Document.merge(existing.state, change.delta)
-  const added = change.vv === undefined
-    ? Document.versionVector(change.delta)
-    : VersionVector.merge(change.vv, Document.versionVector(change.delta))
-  const vv = existing === undefined ? added : VersionVector.merge(existing.vv, added)
-  const id: Json.Json = JSON.parse(change.id)
-  const visible = Document.materialize(state, id)
+  let state: Document.DocState | undefined
   return {
-    collection: change.collection,
-    id: change.id,
-    state,
-    stateJson: JSON.stringify(state),
-    vv,
-    vvJson: JSON.stringify(vv),
-    visibleJson: visible === undefined ? null : JSON.stringify(visible),
+    collection,
+    id,
+    get state() {
+      return (state ??= Document.fromJson(visible, stamp))
+    },
+    stateJson: null,
+    stamp,
+    vv: stampVv(stamp),
+    vvJson: null,
+    visibleJson,
     visible,
-    lastSeq: seq
+    lastSeq
   }
+}
+
+export const full = (
+  collection: string,
+  id: string,
+  state: Document.DocState,
+  vv: VersionVector.VersionVector,
+  visible: Json.JsonObject | undefined,
+  lastSeq: number
+): DocRecord => ({
+  collection,
+  id,
+  state,
+  stateJson: JSON.stringify(state),
+  stamp: null,
+  vv,
+  vvJson: JSON.stringify(vv),
+  visibleJson: visible === undefined ? null : JSON.stringify(visible),
+  visible,
+  lastSeq
+})
+
+export const fold = (existing: DocRecord | undefined, change: Op.Change | Op.Put, seq: number): DocRecord => {
+  // The common case, kept cheap: a whole new document with a string id. Its
+  // visible JSON is the written JSON itself (materialize keeps key order).
+  if (existing === undefined && Op.isPut(change) && typeof change.put._id === "string") {
+    return compact(change.collection, change.id, change.put, JSON.stringify(change.put), change.stamp, seq)
+  }
+  const delta = Op.deltaOf(change)
+  const state = existing === undefined ? delta : Document.merge(existing.state, delta)
+  const learned = "vv" in change && change.vv !== undefined
+    ? VersionVector.merge(change.vv, Document.versionVector(delta))
+    : Document.versionVector(delta)
+  const vv = existing === undefined ? learned : VersionVector.merge(existing.vv, learned)
+  const parsedId: Json.Json = JSON.parse(change.id)
+  const visible = Document.materialize(state, parsedId)
+  const single = Document.singleStamp(state)
+  if (single !== undefined && visible !== undefined && VersionVector.equals(vv, stampVv(single))) {
+    return compact(change.collection, change.id, visible, JSON.stringify(visible), single, seq)
+  }
+  return full(change.collection, change.id, state, vv, visible, seq)
 }

@@ -24,15 +24,20 @@ export const migrations = SqliteMigrator.fromRecord({
     )`,
     // Materialized: CRDT state, its version vector and what readers see
     // (NULL when removed). Folding `ops` from seq 0 rebuilds it byte for byte.
+    // A compact row (a document one write made whole) has no state or vv,
+    // only its JSON and `stamp`; see DocFold. A rowid table: rows are too
+    // large for WITHOUT ROWID to pay off.
     `CREATE TABLE docs (
       collection TEXT NOT NULL,
       id TEXT NOT NULL,
-      state TEXT NOT NULL,
-      vv TEXT NOT NULL,
+      state TEXT,
+      vv TEXT,
       visible_json TEXT,
       last_seq INTEGER NOT NULL,
-      PRIMARY KEY (collection, id)
-    ) WITHOUT ROWID`,
+      stamp TEXT,
+      CHECK ((state IS NULL) = (stamp IS NOT NULL)),
+      UNIQUE (collection, id)
+    )`,
     // Per remote site: last local seq it acknowledged, and the subscription
     // queries whose initial sync it completed.
     `CREATE TABLE cursors (

@@ -13,7 +13,7 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
-import { Hlc, type Json, Op, Protocol, SiteId } from "@shoal/core"
+import { Hlc, Op, Protocol, SiteId, Stamp } from "@shoal/core"
 import Database from "better-sqlite3"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -22,7 +22,7 @@ import * as Schema from "effect/Schema"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type DocRecord, fold } from "./DocFold.js"
+import { compact, type DocRecord, fold } from "./DocFold.js"
 import { StoreError } from "./Errors.js"
 import { migrations } from "./Migrations.js"
 
@@ -69,10 +69,11 @@ const SyncedQueries = Schema.parseJson(Schema.Array(Schema.String))
 interface DocRow {
   readonly collection: string
   readonly id: string
-  readonly state: string
-  readonly vv: string
+  readonly state: string | null
+  readonly vv: string | null
   readonly visible_json: string | null
   readonly last_seq: number
+  readonly stamp: string | null
 }
 
 interface OpRow {
@@ -90,13 +91,23 @@ const attempt = <A>(operation: string, f: () => A) =>
     catch: (e) => new StoreError({ operation, detail: e instanceof Error ? e.message : String(e) })
   })
 
+const decodeStamp = Schema.decodeUnknownSync(Stamp.Stamp)
+const decodeVisible = Schema.decodeUnknownSync(Schema.parseJson(Protocol.JsonObject))
+
 const rowToRecord = (row: DocRow): DocRecord => {
-  const visible: Json.JsonObject | undefined = row.visible_json === null ? undefined : JSON.parse(row.visible_json)
+  if (row.stamp !== null && row.visible_json !== null) {
+    return compact(row.collection, row.id, decodeVisible(row.visible_json), row.visible_json, decodeStamp(row.stamp), row.last_seq)
+  }
+  if (row.state === null || row.vv === null) {
+    throw new Error(`document ${row.collection}/${row.id}: row has neither a state nor a stamp`)
+  }
+  const visible = row.visible_json === null ? undefined : decodeVisible(row.visible_json)
   return {
     collection: row.collection,
     id: row.id,
     state: decodeState(row.state),
     stateJson: row.state,
+    stamp: null,
     vv: decodeVv(row.vv),
     vvJson: row.vv,
     visibleJson: row.visible_json,
@@ -176,15 +187,15 @@ const makeStore = (options: StoreOptions) =>
     const lastHlc = Hlc.Hlc.make(getMeta.get("last_hlc")?.value ?? Hlc.zero)
 
     const getDoc = db.prepare<[string, string], DocRow>(
-      "SELECT collection, id, state, vv, visible_json, last_seq FROM docs WHERE collection = ? AND id = ?"
+      "SELECT collection, id, state, vv, visible_json, last_seq, stamp FROM docs WHERE collection = ? AND id = ?"
     )
     const getVisible = db.prepare<[string, string], { visible_json: string | null }>(
       "SELECT visible_json FROM docs WHERE collection = ? AND id = ?"
     )
-    const upsertDoc = db.prepare<[string, string, string, string, string | null, number]>(
-      `INSERT INTO docs (collection, id, state, vv, visible_json, last_seq) VALUES (?, ?, ?, ?, ?, ?)
+    const upsertDoc = db.prepare<[string, string, string | null, string | null, string | null, number, string | null]>(
+      `INSERT INTO docs (collection, id, state, vv, visible_json, last_seq, stamp) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state, vv = excluded.vv,
-         visible_json = excluded.visible_json, last_seq = excluded.last_seq`
+         visible_json = excluded.visible_json, last_seq = excluded.last_seq, stamp = excluded.stamp`
     )
     const deleteDoc = db.prepare<[string, string]>("DELETE FROM docs WHERE collection = ? AND id = ?")
     const insertOp = db.prepare<[number, string, string, string, string, string, string]>(
@@ -216,7 +227,7 @@ const makeStore = (options: StoreOptions) =>
       for (const { docs, evicted, op } of commits) {
         const collections = [...new Set(op.changes.map((c) => c.collection))].join(",")
         insertOp.run(op.seq, op.txnId, op.siteId, op.hlc, op.origin, collections, JSON.stringify(op.changes))
-        for (const d of docs) upsertDoc.run(d.collection, d.id, d.stateJson, d.vvJson, d.visibleJson, d.lastSeq)
+        for (const d of docs) upsertDoc.run(d.collection, d.id, d.stateJson, d.vvJson, d.visibleJson, d.lastSeq, d.stamp)
         for (const e of evicted) deleteDoc.run(e.collection, e.id)
       }
       setMeta.run("last_hlc", hlc)
@@ -240,12 +251,12 @@ const makeStore = (options: StoreOptions) =>
       (o.offset === undefined ? "" : ` OFFSET ${o.offset}`)
 
     const scanDocsStmt = db.prepare<[string, string, number], DocRow>(
-      `SELECT collection, id, state, vv, visible_json, last_seq FROM docs
+      `SELECT collection, id, state, vv, visible_json, last_seq, stamp FROM docs
        WHERE collection = ? AND id > ? ORDER BY id LIMIT ?`
     )
 
     const scanAllStmt = db.prepare<[string, string, string, number], DocRow>(
-      `SELECT collection, id, state, vv, visible_json, last_seq FROM docs
+      `SELECT collection, id, state, vv, visible_json, last_seq, stamp FROM docs
        WHERE (collection, id) > (?, ?) OR collection > ? ORDER BY collection, id LIMIT ?`
     )
 
@@ -369,7 +380,7 @@ const makeStore = (options: StoreOptions) =>
       /** Every docs row in key order: the replay test compares these byte for byte. */
       dumpDocs: attempt(
         "dump documents",
-        () => db.prepare<[], DocRow>("SELECT collection, id, state, vv, visible_json, last_seq FROM docs ORDER BY collection, id").all()
+        () => db.prepare<[], DocRow>("SELECT collection, id, state, vv, visible_json, last_seq, stamp FROM docs ORDER BY collection, id").all()
       )
     }
   })

@@ -64,7 +64,7 @@ export interface Writer {
   /** A fresh stamp; every statement takes its own so that writes never tie. */
   readonly stamp: () => Stamp.Stamp
   /** Fold a change into the pending state (size-checked) and record it in the op. */
-  readonly apply: (change: Op.Change) => Effect.Effect<DocRecord, DocumentTooLarge>
+  readonly apply: (change: Op.Change | Op.Put) => Effect.Effect<DocRecord, DocumentTooLarge>
   readonly evict: (collection: string, id: string) => void
 }
 
@@ -104,7 +104,7 @@ const insert = (w: Writer, s: Dql.Ast.Insert, args: Json.JsonObject) =>
         if (s.onConflict === "DO NOTHING") continue
         if (s.onConflict === "FAIL") return yield* new DocumentExists({ collection: s.collection, id })
       }
-      yield* w.apply({ collection: s.collection, id, delta: Document.fromJson(doc, stamp) })
+      yield* w.apply({ collection: s.collection, id, put: doc, stamp })
       ids.push(_id)
     }
     return { queryType: "insert" as const, items: [], mutatedDocumentIds: ids, warnings: [] }
