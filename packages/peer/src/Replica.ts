@@ -203,6 +203,21 @@ export const make = Effect.gen(function*() {
           const warnings: Array<string> = []
           const now = yield* Clock.currentTimeMillis
           let firstStamp: Hlc.Hlc | undefined
+          const applySync = (change: Op.Change | Op.Put): DocRecord => {
+            const existing = source.lookup(change.collection, change.id)
+            const record = DocFold.fold(existing, change, seq)
+            // Size of what readers see, in UTF-16 units: close enough to bytes for a limit.
+            const bytes = record.visibleJson?.length ?? 0
+            if (bytes > MAX_DOCUMENT_BYTES) {
+              throw new DocumentTooLarge({ collection: change.collection, id: change.id, bytes, limit: MAX_DOCUMENT_BYTES })
+            }
+            if (bytes > WARN_DOCUMENT_BYTES) {
+              warnings.push(`document ${change.collection}/${change.id} is ${bytes} bytes (above ${WARN_DOCUMENT_BYTES}); large documents sync slowly`)
+            }
+            mine.set(docKey(change.collection, change.id), record)
+            changes.push(change)
+            return record
+          }
           const writer: Execute.Writer = {
             source,
             site,
@@ -211,21 +226,14 @@ export const make = Effect.gen(function*() {
               firstStamp ??= h
               return Stamp.make(h, site)
             },
+            applySync,
             apply: (change) =>
-              Effect.gen(function*() {
-                const key = docKey(change.collection, change.id)
-                const existing = yield* source.get(change.collection, change.id).pipe(Effect.orDie)
-                const record = DocFold.fold(existing, change, seq)
-                const bytes = record.visibleJson?.length ?? 0
-                if (bytes > MAX_DOCUMENT_BYTES) {
-                  return yield* new DocumentTooLarge({ collection: change.collection, id: change.id, bytes, limit: MAX_DOCUMENT_BYTES })
+              Effect.suspend(() => {
+                try {
+                  return Effect.succeed(applySync(change))
+                } catch (e) {
+                  return e instanceof DocumentTooLarge ? Effect.fail(e) : Effect.die(e)
                 }
-                if (bytes > WARN_DOCUMENT_BYTES) {
-                  warnings.push(`document ${change.collection}/${change.id} is ${bytes} bytes (above ${WARN_DOCUMENT_BYTES}); large documents sync slowly`)
-                }
-                mine.set(key, record)
-                changes.push(change)
-                return record
               }),
             evict: (collection, id) => {
               mine.set(docKey(collection, id), null)

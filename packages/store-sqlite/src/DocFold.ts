@@ -9,7 +9,7 @@
  * received whole, and this keeps their cost close to storing plain JSON. Any
  * other document keeps its full state and version vector.
  */
-import { Document, Hlc, type Json, Op, Stamp, VersionVector } from "@shoal/core"
+import { Document, type Json, Op, Stamp, VersionVector } from "@shoal/core"
 
 export interface DocRecord {
   readonly collection: string
@@ -32,7 +32,7 @@ export interface DocRecord {
   readonly lastSeq: number
 }
 
-const stampVv = (stamp: Stamp.Stamp): VersionVector.VersionVector => ({ [Stamp.site(stamp)]: Hlc.Hlc.make(stamp.slice(0, 16)) })
+const stampVv = (stamp: Stamp.Stamp): VersionVector.VersionVector => ({ [Stamp.site(stamp)]: Stamp.hlc(stamp) })
 
 /** A compact row: its state is `fromJson(visible, stamp)`, built only if asked for. */
 export const compact = (
@@ -44,6 +44,7 @@ export const compact = (
   lastSeq: number
 ): DocRecord => {
   let state: Document.DocState | undefined
+  let vv: VersionVector.VersionVector | undefined
   return {
     collection,
     id,
@@ -52,7 +53,9 @@ export const compact = (
     },
     stateJson: null,
     stamp,
-    vv: stampVv(stamp),
+    get vv() {
+      return (vv ??= stampVv(stamp))
+    },
     vvJson: null,
     visibleJson,
     visible,

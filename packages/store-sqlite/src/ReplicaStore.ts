@@ -218,9 +218,15 @@ const makeStore = (options: StoreOptions) =>
     // Every document key in the file, so that a lookup of a document that does
     // not exist (each INSERT of a new id) costs no SQLite read. ~100 bytes per
     // document; the Replica actor is the only writer, so it stays exact.
-    const keys = new Set<string>()
+    const keys = new Map<string, Set<string>>()
+    const hasKey = (collection: string, id: string) => keys.get(collection)?.has(id) === true
+    const addKey = (collection: string, id: string) => {
+      let ids = keys.get(collection)
+      if (ids === undefined) keys.set(collection, (ids = new Set()))
+      ids.add(id)
+    }
     for (const row of db.prepare<[], { collection: string; id: string }>("SELECT collection, id FROM docs").iterate()) {
-      keys.add(`${row.collection}\u0000${row.id}`)
+      addKey(row.collection, row.id)
     }
 
     const writeCommits = db.transaction((commits: ReadonlyArray<Commit>, hlc: string) => {
@@ -270,14 +276,25 @@ const makeStore = (options: StoreOptions) =>
 
       getDoc: (collection: string, id: string) =>
         attempt("read document", () => {
-          if (!keys.has(`${collection}\u0000${id}`)) return undefined
+          if (!hasKey(collection, id)) return undefined
           const row = getDoc.get(collection, id)
           return row === undefined ? undefined : rowToRecord(row)
         }),
 
+      /** `getDoc` for hot loops: plain function, throws on an SQLite failure. */
+      lookupDoc: (collection: string, id: string): DocRecord | undefined => {
+        if (!hasKey(collection, id)) return undefined
+        try {
+          const row = getDoc.get(collection, id)
+          return row === undefined ? undefined : rowToRecord(row)
+        } catch (e) {
+          throw new StoreError({ operation: "read document", detail: e instanceof Error ? e.message : String(e) })
+        }
+      },
+
       /** The JSON text readers see for one document (fast path for point reads). */
       getVisibleJson: (collection: string, id: string): string | undefined =>
-        keys.has(`${collection}\u0000${id}`) ? getVisible.get(collection, id)?.visible_json ?? undefined : undefined,
+        hasKey(collection, id) ? getVisible.get(collection, id)?.visible_json ?? undefined : undefined,
 
       /** Append ops and write their document rows in one transaction. */
       commit: (commits: ReadonlyArray<Commit>, hlc: Hlc.Hlc) =>
@@ -285,8 +302,8 @@ const makeStore = (options: StoreOptions) =>
           writeCommits(commits, hlc)
           // Only once the transaction committed: a rollback leaves the key set as it was.
           for (const { docs, evicted } of commits) {
-            for (const d of docs) keys.add(`${d.collection}\u0000${d.id}`)
-            for (const e of evicted) keys.delete(`${e.collection}\u0000${e.id}`)
+            for (const d of docs) addKey(d.collection, d.id)
+            for (const e of evicted) keys.get(e.collection)?.delete(e.id)
           }
           const top = commits[commits.length - 1]
           if (top !== undefined) lastSeq = top.op.seq

@@ -9,6 +9,8 @@ import * as Effect from "effect/Effect"
 
 export interface DocSource {
   readonly get: (collection: string, id: string) => Effect.Effect<DocRecord | undefined, StoreError>
+  /** `get` for hot loops: a plain call that throws `StoreError`. */
+  readonly lookup: (collection: string, id: string) => DocRecord | undefined
   /** Visible documents of `collection` that may match `where` (a superset: callers re-check in TS). */
   readonly candidates: (
     collection: string,
@@ -41,6 +43,7 @@ const TRUE: Dql.Ast.Expr = { _tag: "Literal", value: true }
 
 export const fromStore = (store: ReplicaStoreShape): DocSource => ({
   get: (collection, id) => store.getDoc(collection, id),
+  lookup: store.lookupDoc,
   candidates: (collection, where, args) => storeCandidates(store, collection, where, args)
 })
 
@@ -50,8 +53,12 @@ export const fromStore = (store: ReplicaStoreShape): DocSource => ({
  */
 export const overlay = (base: DocSource, pending: ReadonlyMap<string, DocRecord | null>): DocSource => ({
   get: (collection, id) => {
-    const hit = pending.get(docKey(collection, id))
+    const hit = pending.size === 0 ? undefined : pending.get(docKey(collection, id))
     return hit !== undefined ? Effect.succeed(hit ?? undefined) : base.get(collection, id)
+  },
+  lookup: (collection, id) => {
+    const hit = pending.size === 0 ? undefined : pending.get(docKey(collection, id))
+    return hit !== undefined ? hit ?? undefined : base.lookup(collection, id)
   },
   candidates: (collection, where, args) =>
     Effect.map(base.candidates(collection, where, args), (docs) => {

@@ -4,7 +4,7 @@
  * provides (it owns stamps, the pending overlay and the op being built).
  */
 import { Document, Dql, Json, type Op, type SiteId, type Stamp } from "@shoal/core"
-import type { DocRecord, DocumentTooLarge, StoreError } from "@shoal/store-sqlite"
+import { type DocRecord, DocumentTooLarge, StoreError } from "@shoal/store-sqlite"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Random from "effect/Random"
@@ -65,6 +65,8 @@ export interface Writer {
   readonly stamp: () => Stamp.Stamp
   /** Fold a change into the pending state (size-checked) and record it in the op. */
   readonly apply: (change: Op.Change | Op.Put) => Effect.Effect<DocRecord, DocumentTooLarge>
+  /** `apply` for hot loops: throws `DocumentTooLarge` (run it inside `hot`). */
+  readonly applySync: (change: Op.Change | Op.Put) => DocRecord
   readonly evict: (collection: string, id: string) => void
 }
 
@@ -90,23 +92,42 @@ const documentsOf = (insert: Dql.Ast.Insert, args: Json.JsonObject) =>
     return docs
   })
 
+/**
+ * Run a synchronous loop over many documents as one effect: the typed errors
+ * it throws become failures, anything else a defect. Per-document effects
+ * cost more than the work itself on bulk INSERTs.
+ */
+export const hot = <A>(f: () => A): Effect.Effect<A, DocumentExists | DocumentTooLarge | StoreError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(f())
+    } catch (e) {
+      if (e instanceof DocumentExists || e instanceof DocumentTooLarge || e instanceof StoreError) return Effect.fail(e)
+      return Effect.die(e)
+    }
+  })
+
 const insert = (w: Writer, s: Dql.Ast.Insert, args: Json.JsonObject) =>
   Effect.gen(function*() {
-    const docs = yield* documentsOf(s, args)
+    const inputs = yield* documentsOf(s, args)
+    const docs: Array<Json.JsonObject> = []
+    for (const input of inputs) docs.push(input._id === undefined ? { _id: yield* newId, ...input } : input)
     const stamp = w.stamp()
-    const ids: Array<Json.Json> = []
-    for (const input of docs) {
-      const doc: Json.JsonObject = input._id === undefined ? { _id: yield* newId, ...input } : input
-      const _id = doc._id!
-      const id = canonicalId(_id)
-      const existing = yield* w.source.get(s.collection, id)
-      if (existing?.visible !== undefined) {
-        if (s.onConflict === "DO NOTHING") continue
-        if (s.onConflict === "FAIL") return yield* new DocumentExists({ collection: s.collection, id })
+    const ids = yield* hot(() => {
+      const ids: Array<Json.Json> = []
+      for (const doc of docs) {
+        const _id = doc._id ?? null
+        const id = typeof _id === "string" ? JSON.stringify(_id) : canonicalId(_id)
+        const existing = w.source.lookup(s.collection, id)
+        if (existing?.visible !== undefined) {
+          if (s.onConflict === "DO NOTHING") continue
+          if (s.onConflict === "FAIL") throw new DocumentExists({ collection: s.collection, id })
+        }
+        w.applySync({ collection: s.collection, id, put: doc, stamp })
+        ids.push(_id)
       }
-      yield* w.apply({ collection: s.collection, id, put: doc, stamp })
-      ids.push(_id)
-    }
+      return ids
+    })
     return { queryType: "insert" as const, items: [], mutatedDocumentIds: ids, warnings: [] }
   })
 
