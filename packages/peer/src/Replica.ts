@@ -36,7 +36,7 @@ import * as Stream from "effect/Stream"
 import { InvalidStatement, ReplicaDefect, ReplicaStopped } from "./Errors.js"
 import { docKey, type DocSource, fromStore, overlay, splitKey } from "./internal/DocSource.js"
 import * as Execute from "./internal/Execute.js"
-import { parseCached } from "./internal/StatementCache.js"
+import { parseCached, parseSync } from "./internal/StatementCache.js"
 
 export interface ExecuteResult {
   readonly queryType: Execute.QueryType
@@ -144,7 +144,7 @@ export const make = Effect.gen(function*() {
       // Replies complete only once the batch is durable (or failed as a whole).
       let failure: StoreError | undefined
       if (ctx.commits.length > 0) {
-        const written = yield* Effect.either(store.commit(ctx.commits, clock.last))
+        const written = yield* Effect.either(store.commit(ctx.commits))
         if (Either.isLeft(written)) {
           failure = written.left
           yield* Effect.logError("replica commit failed", written.left)
@@ -202,7 +202,6 @@ export const make = Effect.gen(function*() {
           const changes: Array<Op.Change | Op.Put | Op.Eviction> = []
           const warnings: Array<string> = []
           const now = yield* Clock.currentTimeMillis
-          let firstStamp: Hlc.Hlc | undefined
           const applySync = (change: Op.Change | Op.Put): DocRecord => {
             const existing = source.lookup(change.collection, change.id)
             const record = DocFold.fold(existing, change, seq)
@@ -223,7 +222,6 @@ export const make = Effect.gen(function*() {
             site,
             stamp: () => {
               const h = Hlc.tick(clock, now)
-              firstStamp ??= h
               return Stamp.make(h, site)
             },
             applySync,
@@ -267,7 +265,8 @@ export const make = Effect.gen(function*() {
             seq,
             txnId: Op.txnId(site, seq),
             siteId: site,
-            hlc: firstStamp ?? clock.last,
+            // The clock as this transaction left it: a restart resumes after it.
+            hlc: clock.last,
             origin: "local",
             changes
           }
@@ -415,15 +414,23 @@ export const make = Effect.gen(function*() {
 
   /** Run one statement: reads straight from the store, writes through the actor. */
   const execute = (statement: string, args: Json.JsonObject = {}): Effect.Effect<ExecuteResult, ExecuteError> =>
-    Effect.gen(function*() {
-      const parsed = yield* parseCached(statement)
-      if (!Execute.isWrite(parsed)) {
-        yield* Execute.checkArgs(parsed, args)
-        const r = yield* readStatement(base, parsed, args)
-        return { ...r, transactionId: store.lastSeq() }
+    Effect.suspend(() => {
+      const parsed = parseSync(statement)
+      if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
+      const p = parsed.right
+      if (Execute.isWrite(p)) {
+        return Effect.map(runTransaction((tx) => tx.execute(statement, args)), ({ seq, value }) => ({ ...value, transactionId: seq }))
       }
-      const { seq, value } = yield* runTransaction((tx) => tx.execute(statement, args))
-      return { ...value, transactionId: seq }
+      const checked = Dql.Evaluate.checkArgs(p, args)
+      if (Either.isLeft(checked)) return Effect.fail(checked.left)
+      if (p._tag === "Select") {
+        // Point reads skip the general query path (and its effects) entirely.
+        const items = Execute.pointRead(store, p, args)
+        if (items !== undefined) {
+          return Effect.succeed({ queryType: "select" as const, items, mutatedDocumentIds: [], transactionId: store.lastSeq(), warnings: [] })
+        }
+      }
+      return Effect.map(readStatement(base, p, args), (r) => ({ ...r, transactionId: store.lastSeq() }))
     })
 
   /** Several statements atomically: all commit in one op, or none does. */

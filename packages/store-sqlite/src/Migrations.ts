@@ -25,8 +25,8 @@ export const migrations = SqliteMigrator.fromRecord({
     // Materialized: CRDT state, its version vector and what readers see
     // (NULL when removed). Folding `ops` from seq 0 rebuilds it byte for byte.
     // A compact row (a document one write made whole) has no state or vv,
-    // only its JSON and `stamp`; see DocFold. A rowid table: rows are too
-    // large for WITHOUT ROWID to pay off.
+    // only its JSON and `stamp`; see DocFold. Compact rows are small, so the
+    // table is keyed by (collection, id) itself (one B-tree, no extra index).
     `CREATE TABLE docs (
       collection TEXT NOT NULL,
       id TEXT NOT NULL,
@@ -36,8 +36,8 @@ export const migrations = SqliteMigrator.fromRecord({
       last_seq INTEGER NOT NULL,
       stamp TEXT,
       CHECK ((state IS NULL) = (stamp IS NOT NULL)),
-      UNIQUE (collection, id)
-    )`,
+      PRIMARY KEY (collection, id)
+    ) WITHOUT ROWID`,
     // Per remote site: last local seq it acknowledged, and the subscription
     // queries whose initial sync it completed.
     `CREATE TABLE cursors (

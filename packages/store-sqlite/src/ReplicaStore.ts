@@ -184,7 +184,11 @@ const makeStore = (options: StoreOptions) =>
       ? SiteId.unsafeFromString(existingSite)
       : options.siteId ?? (yield* SiteId.make)
     if (existingSite === undefined) setMeta.run("site_id", siteId)
-    const lastHlc = Hlc.Hlc.make(getMeta.get("last_hlc")?.value ?? Hlc.zero)
+    // The clock resumes after the newest op: each op's hlc is the clock as
+    // that transaction left it, so no extra write per commit is needed.
+    const lastHlc = Hlc.Hlc.make(
+      db.prepare<[], { hlc: string }>("SELECT hlc FROM ops ORDER BY seq DESC LIMIT 1").get()?.hlc ?? Hlc.zero
+    )
 
     const getDoc = db.prepare<[string, string], DocRow>(
       "SELECT collection, id, state, vv, visible_json, last_seq, stamp FROM docs WHERE collection = ? AND id = ?"
@@ -229,14 +233,13 @@ const makeStore = (options: StoreOptions) =>
       addKey(row.collection, row.id)
     }
 
-    const writeCommits = db.transaction((commits: ReadonlyArray<Commit>, hlc: string) => {
+    const writeCommits = db.transaction((commits: ReadonlyArray<Commit>) => {
       for (const { docs, evicted, op } of commits) {
         const collections = [...new Set(op.changes.map((c) => c.collection))].join(",")
         insertOp.run(op.seq, op.txnId, op.siteId, op.hlc, op.origin, collections, JSON.stringify(op.changes))
         for (const d of docs) upsertDoc.run(d.collection, d.id, d.stateJson, d.vvJson, d.visibleJson, d.lastSeq, d.stamp)
         for (const e of evicted) deleteDoc.run(e.collection, e.id)
       }
-      setMeta.run("last_hlc", hlc)
     })
 
     const selectCache = new Map<string, Database.Statement<Array<string | number | null>, { visible_json: string }>>()
@@ -297,9 +300,9 @@ const makeStore = (options: StoreOptions) =>
         hasKey(collection, id) ? getVisible.get(collection, id)?.visible_json ?? undefined : undefined,
 
       /** Append ops and write their document rows in one transaction. */
-      commit: (commits: ReadonlyArray<Commit>, hlc: Hlc.Hlc) =>
+      commit: (commits: ReadonlyArray<Commit>) =>
         attempt("commit", () => {
-          writeCommits(commits, hlc)
+          writeCommits(commits)
           // Only once the transaction committed: a rollback leaves the key set as it was.
           for (const { docs, evicted } of commits) {
             for (const d of docs) addKey(d.collection, d.id)
@@ -418,7 +421,6 @@ export const applyOps = (store: ReplicaStoreShape, ops: ReadonlyArray<Op.Op>) =>
     const commits: Array<Commit> = []
     // null: evicted earlier in this call (a later write starts from nothing).
     const pending = new Map<string, DocRecord | null>()
-    let hlc: Hlc.Hlc = store.lastHlc
     for (const op of ops) {
       const docs: Array<DocRecord> = []
       const evicted: Array<{ collection: string; id: string }> = []
@@ -443,9 +445,8 @@ export const applyOps = (store: ReplicaStoreShape, ops: ReadonlyArray<Op.Op>) =>
         else if (record !== undefined) docs.push(record)
       }
       commits.push({ op, docs, evicted })
-      hlc = Hlc.max(hlc, op.hlc)
     }
-    yield* store.commit(commits, hlc)
+    yield* store.commit(commits)
   })
 
 export { decodeChanges }

@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Random from "effect/Random"
 import { DocumentExists, InvalidStatement } from "../Errors.js"
-import { canonicalId, type DocSource } from "./DocSource.js"
+import { canonicalId, type DocSource, pointId } from "./DocSource.js"
 
 export type QueryType = "select" | "insert" | "update" | "delete" | "unknown"
 
@@ -215,3 +215,22 @@ export const isWrite = (
   s: Dql.Ast.Statement
 ): s is Dql.Ast.Insert | Dql.Ast.Update | Dql.Ast.Delete | Dql.Ast.Evict =>
   s._tag === "Insert" || s._tag === "Update" || s._tag === "Delete" || s._tag === "Evict"
+
+/**
+ * `SELECT … WHERE _id = <value> [AND …]` answered straight from the store,
+ * without effects: the point-read path. `undefined` when the query is not one.
+ */
+export const pointRead = (
+  store: { readonly getVisibleJson: (collection: string, id: string) => string | undefined },
+  s: Dql.Ast.Select,
+  args: Json.JsonObject
+): ReadonlyArray<Json.JsonObject> | undefined => {
+  const id = pointId(s.where, args)
+  if (id === undefined) return undefined
+  const json = store.getVisibleJson(s.collection, id)
+  if (json === undefined) return []
+  const doc: Json.JsonObject = JSON.parse(json)
+  if (s.where !== undefined && !Dql.Evaluate.matches(s.where, doc, args)) return []
+  const page = s.offset !== undefined && count(s.offset, args) !== 0 ? [] : s.limit !== undefined && count(s.limit, args) === 0 ? [] : [doc]
+  return s.projection === "*" ? page : page.map((d) => Dql.Evaluate.project(s.projection, d, args))
+}
