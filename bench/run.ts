@@ -17,9 +17,10 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Bench, describeTarget, format, formatValue, passes, ratio, type Row } from "./Bench.js"
 import { local } from "./local.js"
+import { sync } from "./sync.js"
 
 /** Every benchmark, in run order. Add sync / mesh / big-peer / CDC modules here. */
-const registry: ReadonlyArray<Bench> = [local]
+const registry: ReadonlyArray<Bench> = [local, sync]
 
 const here = dirname(fileURLToPath(import.meta.url))
 const resultsFile = join(here, "RESULTS.md")

@@ -16,7 +16,7 @@
  * Any malformed or out-of-order frame ends this link with a typed error;
  * the Mesh reconnects it with backoff. Nothing else is affected.
  */
-import { Document, Dql, type Json, Protocol, Stamp, type Transport, VersionVector } from "@shoal/core"
+import { Document, Dql, type Json, Op, Protocol, Stamp, type Transport, VersionVector } from "@shoal/core"
 import type { ReplicaStoreShape } from "@shoal/store-sqlite"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
@@ -115,6 +115,14 @@ export interface LinkOptions {
   readonly handshakeTimeout?: Duration.DurationInput
 }
 
+/** Bytes and frames on the wire, added up across links (mutable counters). */
+export interface Traffic {
+  framesSent: number
+  bytesSent: number
+  framesReceived: number
+  bytesReceived: number
+}
+
 export interface LinkStats {
   readonly framesSent: number
   readonly bytesSent: number
@@ -153,6 +161,12 @@ const isWhole = (d: IncomingDoc["delta"]): d is { readonly doc: Json.JsonObject;
 
 const stampVv = (stamp: Stamp.Stamp): VersionVector.VersionVector => ({ [Stamp.site(stamp)]: Stamp.hlc(stamp) })
 
+/** Whether a replica at `vv` already has everything this op change wrote. */
+const covered = (change: Op.Change | Op.Put, vv: VersionVector.VersionVector): boolean =>
+  Op.isPut(change)
+    ? !VersionVector.isNew(vv, change.stamp)
+    : Document.delta(change.delta, vv) === undefined && (change.vv === undefined || VersionVector.dominates(vv, change.vv))
+
 const docKey = (collection: string, id: string) => `${collection}\u0000${id}`
 
 /** Stable identity of a query by content, so relayed copies dedupe across cycles. */
@@ -186,6 +200,7 @@ export interface LinkDeps {
   readonly hooks: LinkHooks
   readonly options?: LinkOptions
   readonly stats?: SubscriptionRef.SubscriptionRef<LinkStats>
+  readonly traffic?: Traffic
 }
 
 /**
@@ -213,6 +228,10 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         const bytes = Protocol.encode(msg)
         framesSent++
         bytesSent += bytes.length
+        if (deps.traffic !== undefined) {
+          deps.traffic.framesSent++
+          deps.traffic.bytesSent += bytes.length
+        }
         return conn.send(bytes)
       }).pipe(Effect.mapError((e) => fail(`send failed: ${e.reason}`)))
 
@@ -228,6 +247,10 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         onSome: (bytes) => {
           framesReceived++
           bytesReceived += bytes.length
+          if (deps.traffic !== undefined) {
+            deps.traffic.framesReceived++
+            deps.traffic.bytesReceived += bytes.length
+          }
           const decoded = Protocol.decode(bytes)
           return Either.isLeft(decoded)
             ? Effect.fail(fail(`bad frame (${decoded.left.reason}): ${decoded.left.message}`))
@@ -305,6 +328,8 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     let remoteQueries: ReadonlyArray<CompiledQuery> = []
     const cursor = yield* store.getCursor(remoteSite).pipe(Effect.mapError((e) => fail(e.message)))
     let synced = new Set(cursor.syncedQueries)
+    /** Queries that become synced once the op stream is acknowledged up to a seq. */
+    const coveredAt = new Map<string, number>()
     let sentSeq = cursor.ackedSeq
     let ackedSeq = cursor.ackedSeq
     const scans: Array<
@@ -379,20 +404,20 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         if (record === undefined) return
         const wanted = force || matchesAny(remoteQueries, collection, record.visible) || known.has(key)
         if (!wanted || !permissions.canRead(collection, record.visible)) {
-          trace(id, () => `${local.deviceName}->${remoteName} skip ${id} wanted=${wanted} queries=${remoteQueries.length}`)
+          if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} skip ${id} wanted=${wanted} queries=${remoteQueries.length}`)
           return
         }
         const base = known.get(key)
         batch.bytes += (record.stateJson ?? record.visibleJson ?? "").length
         if (base === undefined && record.stamp !== null && record.visible !== undefined) {
           // A document one write made whole travels as its JSON and stamp.
-          trace(id, () => `${local.deviceName}->${remoteName} offer ${id} whole batch=${batchNo + 1}`)
+          if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} offer ${id} whole batch=${batchNo + 1}`)
           known.set(key, record.vv)
           batch.entries.push({ collection, id, put: record.visible, stamp: record.stamp })
           return
         }
         const delta = base === undefined ? record.state : Document.delta(record.state, base)
-        trace(id, () => `${local.deviceName}->${remoteName} offer ${id} base=${JSON.stringify(base)} vv=${record.vvJson} send=${delta !== undefined} batch=${batchNo + 1}`)
+        if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} offer ${id} base=${JSON.stringify(base)} vv=${record.vvJson} send=${delta !== undefined} batch=${batchNo + 1}`)
         if (delta === undefined) return
         known.set(key, VersionVector.merge(base ?? VersionVector.empty, record.vv))
         batch.entries.push(
@@ -416,6 +441,10 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           }
           const key = docKey(change.collection, change.id)
           if (seen.has(key)) continue
+          // What the remote is known to have already (typically: it sent it
+          // to us) is not read back from the store at all.
+          const theirs = known.get(key)
+          if (theirs !== undefined && covered(change, theirs)) continue
           seen.add(key)
           yield* offerDoc(change.collection, change.id, false)
           // A batch cut inside an op completes only the ops before it: acking
@@ -504,9 +533,17 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         // A query the remote dropped must be scanned again if it comes back.
         const before = synced.size
         synced = new Set([...synced].filter((k) => keys.has(k)))
+        for (const key of coveredAt.keys()) if (!keys.has(key)) coveredAt.delete(key)
         for (const c of compiled) {
           const key = queryKey(c.query)
-          if (synced.has(key) || scans.some((s) => s.key === key)) continue
+          if (synced.has(key) || scans.some((s) => s.key === key) || coveredAt.has(key)) continue
+          if (sentSeq === 0) {
+            // Nothing streamed to this remote yet: the op stream from seq 0 will
+            // bring every document this query matches, so no scan is needed —
+            // the query is synced once the stream is acknowledged that far.
+            coveredAt.set(key, store.lastSeq())
+            continue
+          }
           const total = yield* (c.query.collection === ALL_COLLECTIONS
             ? store.countVisible
             : store.countCollection(c.query.collection)).pipe(Effect.orElseSucceed(() => 0))
@@ -535,7 +572,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         const result = yield* replica.merge(remoteSite, docs, { canWrite: permissions.canWrite }).pipe(
           Effect.mapError((e) => fail(`merge failed: ${e.message}`))
         )
-        for (const d of docs) {
+        for (const d of traceFilter === undefined ? [] : docs) {
           trace(d.id, () => `${local.deviceName}<-${remoteName} got ${d.id} batch=${msg.batch} base=${JSON.stringify(d.base)} seq=${result.seq} incomplete=${result.incomplete.some((x) => x.id === d.id)}`)
         }
         const refused = new Set(result.rejected.map((r) => docKey(r.collection, r.id)))
@@ -574,6 +611,12 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
             changed = true
           }
           for (const key of meta.resent ?? []) awaitingResend.delete(key)
+          for (const [key, seq] of coveredAt) {
+            if (ackedSeq < seq) continue
+            coveredAt.delete(key)
+            synced.add(key)
+            changed = true
+          }
           if (frozenAt !== undefined && awaitingResend.size === 0) {
             frozenAt = undefined
             changed = true

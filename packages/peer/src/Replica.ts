@@ -309,7 +309,7 @@ export const make = Effect.gen(function*() {
           const incomplete: Array<{ collection: string; id: string; vv: VersionVector.VersionVector }> = []
           for (const doc of docs) {
             const key = docKey(doc.collection, doc.id)
-            const existing = records.get(key) ?? (yield* ctx.source.get(doc.collection, doc.id).pipe(Effect.orDie))
+            const existing = records.get(key) ?? ctx.source.lookup(doc.collection, doc.id)
             const vv = existing === undefined ? VersionVector.empty : existing.vv
             if (doc.base !== undefined && !VersionVector.dominates(vv, doc.base)) {
               incomplete.push({ collection: doc.collection, id: doc.id, vv })

@@ -119,6 +119,7 @@ export const make = (options: SyncOptions) =>
     const rejections = yield* PubSub.unbounded<RejectedWrite>()
     const progress = yield* PubSub.unbounded<{ readonly remote: string; readonly progress: Protocol.Progress }>()
     const evicted = new Set<string>()
+    const traffic: Link.Traffic = { framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0 }
 
     // Evicted docs are refused from remotes until a subscription asks again.
     yield* replica.commitEvents.pipe(
@@ -199,6 +200,7 @@ export const make = (options: SyncOptions) =>
         local,
         auth,
         hooks,
+        traffic,
         ...(options.link === undefined ? {} : { options: options.link })
       }).pipe(Effect.scoped)
 
@@ -319,7 +321,9 @@ export const make = (options: SyncOptions) =>
       rejections: Stream.fromPubSub(rejections),
       /** Initial-sync progress reported by remotes sending to this peer. */
       progress: Stream.fromPubSub(progress),
-      linkCount: Effect.map(SubscriptionRef.get(links), (m) => m.size)
+      linkCount: Effect.map(SubscriptionRef.get(links), (m) => m.size),
+      /** Frames and bytes this peer sent and received, all links together. */
+      traffic: Effect.sync((): Link.Traffic => ({ ...traffic }))
     }
   })
 

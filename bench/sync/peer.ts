@@ -1,0 +1,80 @@
+// Child process of the sync bench: one Small Peer over WebSocket.
+//   sender   --dir D --port P          serve D's replica; stdin "update <id>" changes one document
+//   receiver --dir D --url U --count N  subscribe to everything, report when N documents are durable
+// Output: one JSON line per event on stdout.
+import { NodeRuntime } from "@effect/platform-node"
+import { SmallPeer, Sync } from "@shoal/peer"
+import { WebSocketTransport } from "@shoal/transport-websocket"
+import { Effect, Layer, Schedule, Stream } from "effect"
+import { createInterface } from "node:readline"
+import { parseArgs } from "node:util"
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    dir: { type: "string" },
+    port: { type: "string" },
+    url: { type: "string" },
+    count: { type: "string" },
+    probe: { type: "string" }
+  }
+})
+const role = positionals[0]
+const out = (value: unknown) => Effect.sync(() => process.stdout.write(JSON.stringify(value) + "\n"))
+
+const layer = (listen: number | undefined, connect: ReadonlyArray<string>) =>
+  Sync.Sync.layer({ appId: "bench", connect, retryIntervalMs: 50 }).pipe(
+    Layer.provideMerge(SmallPeer.layer({ appId: "bench", persistenceDir: values.dir! })),
+    Layer.provideMerge(WebSocketTransport.layer(listen === undefined ? {} : { listen: { host: "127.0.0.1", port: listen } }))
+  )
+
+const sender = Effect.gen(function*() {
+  const peer = yield* SmallPeer
+  yield* out({ ready: true })
+  const lines = Stream.async<string>((emit) => {
+    const rl = createInterface({ input: process.stdin })
+    rl.on("line", (l) => void emit.single(l))
+    rl.on("close", () => void emit.end())
+  })
+  yield* lines.pipe(Stream.runForEach((line) => {
+    const [cmd, id] = line.split(" ")
+    return cmd === "update"
+      ? peer.execute("UPDATE items SET f1 = :v WHERE _id = :id", { id: id!, v: `changed-${Date.now()}` }).pipe(
+        Effect.zipRight(out({ updated: id })),
+        Effect.orDie
+      )
+      : Effect.void
+  }))
+  yield* Effect.never
+}).pipe(Effect.provide(layer(Number(values.port), [])))
+
+const receiver = Effect.gen(function*() {
+  // The replica file is opened first: the clock measures sync, not SQLite start-up.
+  const local = yield* Layer.build(SmallPeer.layer({ appId: "bench", persistenceDir: values.dir! }))
+  const started = performance.now()
+  const ctx = yield* Layer.build(
+    Sync.Sync.layer({ appId: "bench", connect: [values.url!], retryIntervalMs: 50 }).pipe(
+      Layer.provideMerge(Layer.succeedContext(local)),
+      Layer.provideMerge(WebSocketTransport.layer({}))
+    )
+  )
+  const peer = yield* Effect.provide(SmallPeer, ctx)
+  const sync = yield* Effect.provide(Sync.Sync, ctx)
+  yield* sync.subscribeAll
+  const want = Number(values.count)
+  const store = peer.replica.store
+  const probe = values.probe
+  // Durable = committed in the replica file (what the store reads back).
+  yield* Effect.suspend(() => {
+    const done = probe === undefined
+      ? (store.countVisible.pipe(Effect.map((n) => n >= want)))
+      : Effect.map(peer.execute("SELECT f1 FROM items WHERE _id = :id", { id: probe }), (r) => String(r.items[0]?.f1 ?? "").startsWith("changed"))
+    return Effect.flatMap(done, (ok) => (ok ? Effect.void : Effect.fail("not yet")))
+  }).pipe(Effect.retry(Schedule.spaced("2 millis")), Effect.orDie)
+  const ms = performance.now() - started
+  const traffic = yield* sync.traffic
+  yield* out({ done: true, ms, traffic })
+  yield* Effect.never
+}).pipe(Effect.scoped)
+
+NodeRuntime.runMain(role === "sender" ? sender : receiver)
