@@ -52,7 +52,9 @@ const child = (script: string, args: ReadonlyArray<string>) =>
           if (line.startsWith("{")) events.push(JSON.parse(line))
         }
       })
-      proc.stderr.on("data", () => {})
+      proc.stderr.on("data", (b: Buffer) => {
+        if (process.env.SHOAL_BENCH_CHILD_STDERR !== undefined) process.stderr.write(b)
+      })
       return { proc, events }
     }),
     (c) =>

@@ -64,13 +64,22 @@ const receiver = Effect.gen(function*() {
   const want = Number(values.count)
   const store = peer.replica.store
   const probe = values.probe
-  // Durable = committed in the replica file (what the store reads back).
-  yield* Effect.suspend(() => {
-    const done = probe === undefined
-      ? (store.countVisible.pipe(Effect.map((n) => n >= want)))
-      : Effect.map(peer.execute("SELECT f1 FROM items WHERE _id = :id", { id: probe }), (r) => String(r.items[0]?.f1 ?? "").startsWith("changed"))
-    return Effect.flatMap(done, (ok) => (ok ? Effect.void : Effect.fail("not yet")))
-  }).pipe(Effect.retry(Schedule.spaced("2 millis")), Effect.orDie)
+  // Durable = committed in the replica file. Commit events count the documents
+  // merged (a count(*) poll would cost the receiver more than the sync).
+  if (probe === undefined) {
+    let merged = yield* store.countVisible.pipe(Effect.orDie)
+    yield* peer.replica.commitEvents.pipe(
+      Stream.takeUntil((e) => (merged += e.changes.length) >= want),
+      Stream.runDrain
+    )
+  } else {
+    yield* Effect.suspend(() =>
+      Effect.flatMap(
+        Effect.map(peer.execute("SELECT f1 FROM items WHERE _id = :id", { id: probe }), (r) => String(r.items[0]?.f1 ?? "").startsWith("changed")),
+        (ok) => (ok ? Effect.void : Effect.fail("not yet"))
+      )
+    ).pipe(Effect.retry(Schedule.spaced("2 millis")), Effect.orDie)
+  }
   const ms = performance.now() - started
   const traffic = yield* sync.traffic
   yield* out({ done: true, ms, traffic })

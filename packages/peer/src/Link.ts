@@ -17,7 +17,7 @@
  * the Mesh reconnects it with backoff. Nothing else is affected.
  */
 import { Document, Dql, type Json, Op, Protocol, Stamp, type Transport, VersionVector } from "@shoal/core"
-import type { ReplicaStoreShape } from "@shoal/store-sqlite"
+import { type DocRecord, type ReplicaStoreShape, StoreError } from "@shoal/store-sqlite"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -328,13 +328,17 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     let remoteQueries: ReadonlyArray<CompiledQuery> = []
     const cursor = yield* store.getCursor(remoteSite).pipe(Effect.mapError((e) => fail(e.message)))
     let synced = new Set(cursor.syncedQueries)
-    /** Queries that become synced once the op stream is acknowledged up to a seq. */
-    const coveredAt = new Map<string, number>()
     let sentSeq = cursor.ackedSeq
     let ackedSeq = cursor.ackedSeq
-    const scans: Array<
-      { key: string; query: CompiledQuery; afterCollection: string; afterId: string; sent: number; total: number }
-    > = []
+    const scans: Array<{
+      key: string
+      query: CompiledQuery
+      afterCollection: string
+      afterId: string
+      sent: number
+      total: number
+      snapshot?: number
+    }> = []
     const resend: Array<{ collection: string; id: string }> = []
     let batchNo = 0
     let expectedBatch = 1
@@ -396,34 +400,42 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       })
 
     /** Queue one document for the remote if it wants it and lacks something; flush full batches. */
-    const offerDoc = (collection: string, id: string, force: boolean) =>
-      Effect.gen(function*() {
-        const key = docKey(collection, id)
-        if (remoteEvicted.has(key) && !force) return
-        const record = yield* store.getDoc(collection, id).pipe(Effect.mapError((e) => fail(e.message)))
-        if (record === undefined) return
-        const wanted = force || matchesAny(remoteQueries, collection, record.visible) || known.has(key)
-        if (!wanted || !permissions.canRead(collection, record.visible)) {
-          if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} skip ${id} wanted=${wanted} queries=${remoteQueries.length}`)
-          return
-        }
-        const base = known.get(key)
-        batch.bytes += (record.stateJson ?? record.visibleJson ?? "").length
-        if (base === undefined && record.stamp !== null && record.visible !== undefined) {
-          // A document one write made whole travels as its JSON and stamp.
-          if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} offer ${id} whole batch=${batchNo + 1}`)
-          known.set(key, record.vv)
-          batch.entries.push({ collection, id, put: record.visible, stamp: record.stamp })
-          return
-        }
-        const delta = base === undefined ? record.state : Document.delta(record.state, base)
-        if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} offer ${id} base=${JSON.stringify(base)} vv=${record.vvJson} send=${delta !== undefined} batch=${batchNo + 1}`)
-        if (delta === undefined) return
-        known.set(key, VersionVector.merge(base ?? VersionVector.empty, record.vv))
-        batch.entries.push(
-          base === undefined ? { collection, id, vv: record.vv, delta } : { collection, id, base, vv: record.vv, delta }
-        )
-      })
+    /**
+     * Queue one document for the remote if it wants it and lacks something.
+     * A plain function (no effect per document): initial syncs call it for
+     * every document. Throws `StoreError` when it has to read and cannot.
+     */
+    const offerDoc = (collection: string, id: string, force: boolean, read?: DocRecord): void => {
+      const key = docKey(collection, id)
+      if (remoteEvicted.has(key) && !force) return
+      const record = read ?? store.lookupDoc(collection, id)
+      if (record === undefined) return
+      const wanted = force || matchesAny(remoteQueries, collection, record.visible) || known.has(key)
+      if (!wanted || !permissions.canRead(collection, record.visible)) {
+        if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} skip ${id} wanted=${wanted} queries=${remoteQueries.length}`)
+        return
+      }
+      const base = known.get(key)
+      batch.bytes += (record.stateJson ?? record.visibleJson ?? "").length
+      if (base === undefined && record.stamp !== null && record.visible !== undefined) {
+        // A document one write made whole travels as its JSON and stamp.
+        if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} offer ${id} whole batch=${batchNo + 1}`)
+        known.set(key, record.vv)
+        batch.entries.push({ collection, id, put: record.visible, stamp: record.stamp })
+        return
+      }
+      const delta = base === undefined ? record.state : Document.delta(record.state, base)
+      if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} offer ${id} base=${JSON.stringify(base)} vv=${record.vvJson} send=${delta !== undefined} batch=${batchNo + 1}`)
+      if (delta === undefined) return
+      known.set(key, VersionVector.merge(base ?? VersionVector.empty, record.vv))
+      batch.entries.push(
+        base === undefined ? { collection, id, vv: record.vv, delta } : { collection, id, base, vv: record.vv, delta }
+      )
+    }
+
+    /** Run plain per-document code as one effect, store failures ending the link. */
+    const offering = (f: () => void) =>
+      Effect.try({ try: f, catch: (e) => fail(e instanceof StoreError ? e.message : `offering documents: ${String(e)}`) })
 
     const full = () => batch.entries.length >= maxBatchDocs || batch.bytes >= maxBatchBytes
 
@@ -446,7 +458,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           const theirs = known.get(key)
           if (theirs !== undefined && covered(change, theirs)) continue
           seen.add(key)
-          yield* offerDoc(change.collection, change.id, false)
+          yield* offering(() => offerDoc(change.collection, change.id, false))
           // A batch cut inside an op completes only the ops before it: acking
           // it must not move the cursor past documents still to be sent.
           if (full()) yield* flush({ upToSeq: op.seq - 1 })
@@ -466,19 +478,22 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       const page = yield* (collection === ALL_COLLECTIONS
         ? store.scanAllDocs(scan.afterCollection, scan.afterId, maxBatchDocs)
         : store.scanDocs(collection, scan.afterId, maxBatchDocs)).pipe(Effect.mapError((e) => fail(e.message)))
-      for (const record of page) {
-        scan.afterCollection = record.collection
-        scan.afterId = record.id
-        const key = docKey(record.collection, record.id)
-        if (record.visible === undefined || !matchesAny([scan.query], record.collection, record.visible)) continue
-        remoteEvicted.delete(key)
-        yield* offerDoc(record.collection, record.id, false)
-        scan.sent++
-      }
+      yield* offering(() => {
+        for (const record of page) {
+          scan.afterCollection = record.collection
+          scan.afterId = record.id
+          const key = docKey(record.collection, record.id)
+          if (record.visible === undefined || !matchesAny([scan.query], record.collection, record.visible)) continue
+          remoteEvicted.delete(key)
+          offerDoc(record.collection, record.id, false, record)
+          scan.sent++
+        }
+      })
       const done = page.length < maxBatchDocs
       if (done) scans.shift()
       yield* flush({
         ...(done ? { scanDone: scan.key } : {}),
+        ...(done && scan.snapshot !== undefined ? { upToSeq: scan.snapshot } : {}),
         progress: { queryId: scan.key, sent: scan.sent, total: Math.max(scan.total, scan.sent) }
       })
       return true
@@ -489,7 +504,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       const docs = resend.splice(0, resend.length)
       let sent: Array<string> = []
       for (const d of docs) {
-        yield* offerDoc(d.collection, d.id, true)
+        yield* offering(() => offerDoc(d.collection, d.id, true))
         sent.push(docKey(d.collection, d.id))
         if (full()) {
           yield* flush({ resent: sent })
@@ -533,22 +548,23 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         // A query the remote dropped must be scanned again if it comes back.
         const before = synced.size
         synced = new Set([...synced].filter((k) => keys.has(k)))
-        for (const key of coveredAt.keys()) if (!keys.has(key)) coveredAt.delete(key)
+        // A remote that has nothing of ours yet gets a snapshot: every query
+        // scanned (sequential reads of `docs`, whole documents), and the op
+        // stream resumes after the snapshot's seq instead of replaying the log.
+        const fresh = sentSeq === 0 && batchNo === 0 && synced.size === 0 && scans.length === 0 && compiled.length > 0
+        const snapshot = fresh ? store.lastSeq() : undefined
+        if (snapshot !== undefined) sentSeq = snapshot
         for (const c of compiled) {
           const key = queryKey(c.query)
-          if (synced.has(key) || scans.some((s) => s.key === key) || coveredAt.has(key)) continue
-          if (sentSeq === 0) {
-            // Nothing streamed to this remote yet: the op stream from seq 0 will
-            // bring every document this query matches, so no scan is needed —
-            // the query is synced once the stream is acknowledged that far.
-            coveredAt.set(key, store.lastSeq())
-            continue
-          }
+          if (synced.has(key) || scans.some((s) => s.key === key)) continue
           const total = yield* (c.query.collection === ALL_COLLECTIONS
             ? store.countVisible
             : store.countCollection(c.query.collection)).pipe(Effect.orElseSucceed(() => 0))
           scans.push({ key, query: c, afterCollection: "", afterId: "", sent: 0, total })
         }
+        // The cursor may reach the snapshot once the last of its scans is acknowledged.
+        const last = scans[scans.length - 1]
+        if (snapshot !== undefined && last !== undefined) last.snapshot = snapshot
         if (synced.size !== before) yield* persistCursor
         yield* hooks.remoteQueries(linkId, msg.queries)
         yield* Deferred.succeed(subscribed, undefined)
@@ -569,20 +585,29 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           if (incoming === undefined) return yield* Effect.fail(fail(`bad delta entry for ${d.collection}/${d.id}`))
           docs.push(incoming)
         }
+        // The remote has at least what it sent us. Recorded before the merge
+        // commits, so that our own op stream, woken by that commit, does not
+        // read these documents back to offer them to where they came from.
+        const before = new Map<string, VersionVector.VersionVector | undefined>()
+        for (const d of docs) {
+          const key = docKey(d.collection, d.id)
+          const prior = known.get(key)
+          if (!before.has(key)) before.set(key, prior)
+          const theirs = d.vv ?? (isWhole(d.delta) ? stampVv(d.delta.stamp) : Document.versionVector(d.delta))
+          known.set(key, prior === undefined ? theirs : VersionVector.merge(prior, theirs))
+        }
         const result = yield* replica.merge(remoteSite, docs, { canWrite: permissions.canWrite }).pipe(
           Effect.mapError((e) => fail(`merge failed: ${e.message}`))
         )
+        // Refused and incomplete documents were not taken: forget what they claimed.
+        for (const r of [...result.rejected, ...result.incomplete]) {
+          const key = docKey(r.collection, r.id)
+          const prior = before.get(key)
+          if (prior === undefined) known.delete(key)
+          else known.set(key, prior)
+        }
         for (const d of traceFilter === undefined ? [] : docs) {
           trace(d.id, () => `${local.deviceName}<-${remoteName} got ${d.id} batch=${msg.batch} base=${JSON.stringify(d.base)} seq=${result.seq} incomplete=${result.incomplete.some((x) => x.id === d.id)}`)
-        }
-        const refused = new Set(result.rejected.map((r) => docKey(r.collection, r.id)))
-        const partial = new Set(result.incomplete.map((r) => docKey(r.collection, r.id)))
-        for (const d of docs) {
-          const key = docKey(d.collection, d.id)
-          if (refused.has(key) || partial.has(key)) continue
-          // The remote has at least what it sent us.
-          const theirs = d.vv ?? (isWhole(d.delta) ? stampVv(d.delta.stamp) : Document.versionVector(d.delta))
-          known.set(key, VersionVector.merge(known.get(key) ?? VersionVector.empty, theirs))
         }
         // The Summary goes before the Ack so that the sender holds its cursor
         // back until it has resent these documents.
@@ -611,12 +636,6 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
             changed = true
           }
           for (const key of meta.resent ?? []) awaitingResend.delete(key)
-          for (const [key, seq] of coveredAt) {
-            if (ackedSeq < seq) continue
-            coveredAt.delete(key)
-            synced.add(key)
-            changed = true
-          }
           if (frozenAt !== undefined && awaitingResend.size === 0) {
             frozenAt = undefined
             changed = true
