@@ -16,12 +16,13 @@ import * as os from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Bench, describeTarget, format, formatValue, passes, ratio, type Row } from "./Bench.js"
+import { bigpeer } from "./bigpeer.js"
 import { local } from "./local.js"
 import { mesh } from "./mesh.js"
 import { sync } from "./sync.js"
 
 /** Every benchmark, in run order. Add sync / mesh / big-peer / CDC modules here. */
-const registry: ReadonlyArray<Bench> = [local, sync, mesh]
+const registry: ReadonlyArray<Bench> = [local, sync, mesh, bigpeer]
 
 const here = dirname(fileURLToPath(import.meta.url))
 const resultsFile = join(here, "RESULTS.md")
