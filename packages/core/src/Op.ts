@@ -60,6 +60,8 @@ export const Op = Schema.Struct({
   siteId: SiteId,
   hlc: Hlc,
   origin: Origin,
+  /** For sync ops: the remote site whose deltas this op merged. */
+  from: Schema.optionalWith(SiteId, { exact: true }),
   changes: Schema.Array(Schema.Union(Change, Put, Eviction))
 })
 export type Op = typeof Op.Type

@@ -441,8 +441,15 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
 
     /** Ops after `sentSeq`, as deltas of the documents they touched. */
     const streamOps = Effect.gen(function*() {
-      const ops = yield* store.readOps(sentSeq, 256).pipe(Effect.mapError((e) => fail(e.message)))
-      if (ops.length === 0) return false
+      const top = store.lastSeq()
+      if (top <= sentSeq) return false
+      const ops = yield* store.readOpsNotFrom(sentSeq, remoteSite, 256).pipe(Effect.mapError((e) => fail(e.message)))
+      if (ops.length === 0) {
+        // Only ops merged from this remote: nothing to send, the cursor moves on.
+        sentSeq = top
+        yield* flush({ upToSeq: sentSeq })
+        return true
+      }
       const seen = new Set<string>()
       const evictions: Array<Protocol.SummaryEntry> = []
       for (const op of ops) {

@@ -11,7 +11,7 @@
  * Plain SELECTs do not go through the actor: they read the store directly
  * (everything the actor acknowledged is already committed).
  */
-import { Document, Dql, Hlc, type Json, Op, Stamp, VersionVector } from "@shoal/core"
+import { Document, Dql, Hlc, type Json, Op, SiteId, Stamp, VersionVector } from "@shoal/core"
 import {
   type Commit,
   type DocRecord,
@@ -349,7 +349,7 @@ export const make = Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
           const hlc = Hlc.tick(clock, now)
           ctx.commits.push({
-            op: { seq, txnId: Op.txnId(site, seq), siteId: site, hlc, origin: "sync", changes },
+            op: { seq, txnId: Op.txnId(site, seq), siteId: site, hlc, origin: "sync", from: SiteId.unsafeFromString(from), changes },
             docs: [...records.values()],
             evicted: []
           })

@@ -19,6 +19,7 @@ export const migrations = SqliteMigrator.fromRecord({
       site_id TEXT NOT NULL,
       hlc TEXT NOT NULL,
       origin TEXT NOT NULL,
+      from_site TEXT,
       collections TEXT NOT NULL,
       payload TEXT NOT NULL
     )`,

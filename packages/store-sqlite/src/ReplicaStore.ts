@@ -96,6 +96,7 @@ interface OpRow {
   readonly site_id: string
   readonly hlc: string
   readonly origin: string
+  readonly from_site: string | null
   readonly payload: string
 }
 
@@ -148,6 +149,7 @@ const rowToOp = (row: OpRow): Op.Op =>
     siteId: row.site_id,
     hlc: row.hlc,
     origin: row.origin,
+    ...(row.from_site === null ? {} : { from: row.from_site }),
     changes: JSON.parse(row.payload)
   })
 
@@ -227,12 +229,18 @@ const makeStore = (options: StoreOptions) =>
          visible_json = excluded.visible_json, last_seq = excluded.last_seq, stamp = excluded.stamp`
     )
     const deleteDoc = db.prepare<[string, string]>("DELETE FROM docs WHERE collection = ? AND id = ?")
-    const insertOp = db.prepare<[number, string, string, string, string, string, string]>(
-      "INSERT INTO ops (seq, txn_id, site_id, hlc, origin, collections, payload) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    const insertOp = db.prepare<[number, string, string, string, string, string | null, string, string]>(
+      "INSERT INTO ops (seq, txn_id, site_id, hlc, origin, from_site, collections, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     )
     const maxSeq = db.prepare<[], { seq: number | null }>("SELECT max(seq) AS seq FROM ops")
     const opsAfter = db.prepare<[number, number], OpRow>(
-      "SELECT seq, txn_id, site_id, hlc, origin, payload FROM ops WHERE seq > ? ORDER BY seq LIMIT ?"
+      "SELECT seq, txn_id, site_id, hlc, origin, from_site, payload FROM ops WHERE seq > ? ORDER BY seq LIMIT ?"
+    )
+    // For a link: the ops after its cursor except those merged from that very
+    // remote (it has them: it sent them), which are not even decoded.
+    const opsAfterNotFrom = db.prepare<[number, string, number], OpRow>(
+      `SELECT seq, txn_id, site_id, hlc, origin, from_site, payload FROM ops
+       WHERE seq > ? AND (from_site IS NULL OR from_site != ?) ORDER BY seq LIMIT ?`
     )
     const getCursor = db.prepare<[string], { acked_seq: number; synced_queries: string }>(
       "SELECT acked_seq, synced_queries FROM cursors WHERE remote_site = ?"
@@ -261,7 +269,7 @@ const makeStore = (options: StoreOptions) =>
     const writeCommits = db.transaction((commits: ReadonlyArray<Commit>) => {
       for (const { docs, evicted, op } of commits) {
         const collections = [...new Set(op.changes.map((c) => c.collection))].join(",")
-        insertOp.run(op.seq, op.txnId, op.siteId, op.hlc, op.origin, collections, JSON.stringify(op.changes))
+        insertOp.run(op.seq, op.txnId, op.siteId, op.hlc, op.origin, op.from ?? null, collections, JSON.stringify(op.changes))
         for (const d of docs) upsertDoc.run(d.collection, d.id, d.stateJson, d.vvJson, d.visibleJson, d.lastSeq, d.stamp)
         for (const e of evicted) deleteDoc.run(e.collection, e.id)
       }
@@ -359,6 +367,10 @@ const makeStore = (options: StoreOptions) =>
       /** Ops with seq > `afterSeq`, oldest first. */
       readOps: (afterSeq: number, limit: number) =>
         attempt("read ops", () => opsAfter.all(afterSeq, limit).map(rowToOp)),
+
+      /** Ops after `afterSeq` that were not merged from `remote`. */
+      readOpsNotFrom: (afterSeq: number, remote: string, limit: number) =>
+        attempt("read ops", () => opsAfterNotFrom.all(afterSeq, remote, limit).map(rowToOp)),
 
       /** Raw op rows (for tools that must not fail on one bad row). */
       readOpRows: (afterSeq: number, limit: number) => attempt("read ops", () => opsAfter.all(afterSeq, limit)),
