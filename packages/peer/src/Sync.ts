@@ -253,17 +253,15 @@ export const make = (options: SyncOptions) =>
     const disconnect = (address: string) => FiberMap.remove(outbound, address)
     for (const address of options.connect ?? []) yield* connect(address)
 
-    const registerSubscription = (query: string, args: Json.JsonObject = {}) =>
+    /** Add a query to this peer's own subscriptions; the handle withdraws it. */
+    const subscribe = (q: { readonly collection: string; readonly where?: string; readonly args: Json.JsonObject }) =>
       Effect.gen(function*() {
-        const parsed = yield* parseCached(query)
-        if (parsed._tag !== "Select") {
-          return yield* new InvalidStatement({ message: "a subscription is a SELECT statement" })
-        }
-        const where = parsed.where === undefined ? undefined : Dql.Printer.printExpr(parsed.where)
-        const q = { collection: parsed.collection, ...(where === undefined ? {} : { where }), args }
         const id = Link.queryKey(q)
         const full: Protocol.Query = { id, ...q }
-        for (const key of evicted) if (key.startsWith(`${parsed.collection}\u0000`)) evicted.delete(key)
+        // Subscribing again brings back documents this peer evicted.
+        for (const key of evicted) {
+          if (q.collection === Link.ALL_COLLECTIONS || key.startsWith(`${q.collection}\u0000`)) evicted.delete(key)
+        }
         yield* SubscriptionRef.update(queries, (s) => ({ local: new Map([...s.local, [id, full]]), remote: s.remote }))
         return {
           id,
@@ -276,22 +274,18 @@ export const make = (options: SyncOptions) =>
         } satisfies SubscriptionHandle
       })
 
+    const registerSubscription = (query: string, args: Json.JsonObject = {}) =>
+      Effect.gen(function*() {
+        const parsed = yield* parseCached(query)
+        if (parsed._tag !== "Select") {
+          return yield* new InvalidStatement({ message: "a subscription is a SELECT statement" })
+        }
+        const where = parsed.where === undefined ? undefined : Dql.Printer.printExpr(parsed.where)
+        return yield* subscribe({ collection: parsed.collection, ...(where === undefined ? {} : { where }), args })
+      })
+
     /** Subscribe to every document of every collection (what a Big Peer does). */
-    const subscribeAll = Effect.gen(function*() {
-      const q = { collection: Link.ALL_COLLECTIONS, args: {} }
-      const id = Link.queryKey(q)
-      const full: Protocol.Query = { id, ...q }
-      yield* SubscriptionRef.update(queries, (s) => ({ local: new Map([...s.local, [id, full]]), remote: s.remote }))
-      return {
-        id,
-        query: full,
-        cancel: SubscriptionRef.update(queries, (s) => {
-          const next = new Map(s.local)
-          next.delete(id)
-          return { local: next, remote: s.remote }
-        })
-      } satisfies SubscriptionHandle
-    })
+    const subscribeAll = subscribe({ collection: Link.ALL_COLLECTIONS, args: {} })
 
     const graph = (current: ReadonlyMap<string, LinkEntry>): PresenceGraph => ({
       localPeer: { siteId: local.siteId, networkId: local.networkId, deviceName: local.deviceName },
