@@ -1,8 +1,8 @@
 /**
  * DQL: the query language of Shoal (a subset of Ditto's DQL).
  *
+ * Used as `Dql` from the package root:
  * ```ts
- * import { Dql } from "@shoal/core"
  * const statement = Dql.Parser.parse("SELECT * FROM tasks WHERE done = false ORDER BY due LIMIT 10")
  * ```
  *
