@@ -4,7 +4,7 @@
  * Every command opens an existing replica only (see internal/Open.ts).
  */
 import { Hlc, Op } from "@shoal/core"
-import { ReplicaStore } from "@shoal/store-sqlite"
+import { OpPayload, ReplicaStore } from "@shoal/store-sqlite"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { resolve } from "node:path"
@@ -37,19 +37,8 @@ const hlcTime = (hlc: string): string => {
 }
 
 const summarize = (payload: string): { readonly collections: string; readonly changes: string } => {
-  try {
-    const changes: unknown = JSON.parse(payload)
-    if (!Array.isArray(changes)) return { collections: "?", changes: "?" }
-    const names = new Set<string>()
-    for (const c of changes) {
-      if (typeof c === "object" && c !== null && "collection" in c && typeof c.collection === "string") {
-        names.add(c.collection)
-      }
-    }
-    return { collections: [...names].join(","), changes: String(changes.length) }
-  } catch {
-    return { collections: "?", changes: "?" }
-  }
+  const s = OpPayload.summary(payload)
+  return s === undefined ? { collections: "?", changes: "?" } : { collections: s.collections.join(","), changes: String(s.changes) }
 }
 
 export interface InspectOptions {

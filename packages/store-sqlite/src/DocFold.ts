@@ -10,6 +10,7 @@
  * other document keeps its full state and version vector.
  */
 import { Document, type Json, Op, Stamp, VersionVector } from "@shoal/core"
+import { rememberJson } from "./OpPayload.js"
 
 export interface DocRecord {
   readonly collection: string
@@ -87,7 +88,10 @@ export const fold = (existing: DocRecord | undefined, change: Op.Change | Op.Put
   // The common case, kept cheap: a whole new document with a string id. Its
   // visible JSON is the written JSON itself (materialize keeps key order).
   if (existing === undefined && Op.isPut(change) && typeof change.put._id === "string") {
-    return compact(change.collection, change.id, change.put, JSON.stringify(change.put), change.stamp, seq)
+    const json = JSON.stringify(change.put)
+    // The op log writes this same JSON for the change (OpPayload).
+    rememberJson(change.put, json)
+    return compact(change.collection, change.id, change.put, json, change.stamp, seq)
   }
   const delta = Op.deltaOf(change)
   const state = existing === undefined ? delta : Document.merge(existing.state, delta)

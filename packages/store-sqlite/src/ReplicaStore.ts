@@ -25,6 +25,7 @@ import { join } from "node:path"
 import { compact, type DocRecord, fold } from "./DocFold.js"
 import { StoreError } from "./Errors.js"
 import { migrations } from "./Migrations.js"
+import * as OpPayload from "./OpPayload.js"
 
 export interface StoreOptions {
   /** Path of the SQLite file, or "memory" for a throw-away replica (tests). */
@@ -73,7 +74,6 @@ const FastChange = Schema.Union(
 )
 const FastOp = Schema.Struct({ ...Op.Op.fields, changes: Schema.Array(FastChange) })
 const decodeOp = Schema.decodeUnknownSync(FastOp)
-const decodeChanges = Schema.decodeUnknownSync(Schema.parseJson(Op.Op.fields.changes))
 // The same structural validator the wire uses: Schema-checked, but fast
 // enough for every document read on the write and sync paths.
 const decodeState = Schema.decodeUnknownSync(Schema.parseJson(Protocol.DocState))
@@ -150,7 +150,7 @@ const rowToOp = (row: OpRow): Op.Op =>
     hlc: row.hlc,
     origin: row.origin,
     ...(row.from_site === null ? {} : { from: row.from_site }),
-    changes: JSON.parse(row.payload)
+    changes: OpPayload.decode(row.payload)
   })
 
 const migrate = (filename: string) =>
@@ -269,7 +269,7 @@ const makeStore = (options: StoreOptions) =>
     const writeCommits = db.transaction((commits: ReadonlyArray<Commit>) => {
       for (const { docs, evicted, op } of commits) {
         const collections = [...new Set(op.changes.map((c) => c.collection))].join(",")
-        insertOp.run(op.seq, op.txnId, op.siteId, op.hlc, op.origin, op.from ?? null, collections, JSON.stringify(op.changes))
+        insertOp.run(op.seq, op.txnId, op.siteId, op.hlc, op.origin, op.from ?? null, collections, OpPayload.encode(op.changes))
         for (const d of docs) upsertDoc.run(d.collection, d.id, d.stateJson, d.vvJson, d.visibleJson, d.lastSeq, d.stamp)
         for (const e of evicted) deleteDoc.run(e.collection, e.id)
       }
@@ -488,4 +488,3 @@ export const applyOps = (store: ReplicaStoreShape, ops: ReadonlyArray<Op.Op>) =>
     yield* store.commit(commits)
   })
 
-export { decodeChanges }
