@@ -1,0 +1,57 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Layer, Schedule, Stream } from "effect"
+import { SmallPeer, Sync } from "../src/index.js"
+import { noTransport, pipe } from "./util/pipe.js"
+
+const peerOf = (name: string) =>
+  Effect.gen(function*() {
+    const ctx = yield* Layer.build(
+      Sync.Sync.layer({ appId: "app", deviceName: name }).pipe(
+        Layer.provideMerge(SmallPeer.layer({ appId: "app", persistenceDir: "memory" })),
+        Layer.provide(noTransport)
+      )
+    )
+    return { peer: yield* Effect.provide(SmallPeer, ctx), sync: yield* Effect.provide(Sync.Sync, ctx) }
+  })
+
+const until = <E>(check: Effect.Effect<boolean, E>) =>
+  check.pipe(
+    Effect.filterOrFail((ok) => ok, () => "not yet"),
+    Effect.retry(Schedule.spaced("10 millis").pipe(Schedule.upTo("10 seconds")))
+  )
+
+describe("EVICT and presence", () => {
+  it.live("an evicted document is not re-sent unless the peer subscribes again", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const a = yield* peerOf("a")
+      const b = yield* peerOf("b")
+      yield* a.peer.execute("INSERT INTO t DOCUMENTS (:d)", { d: [{ _id: "x", v: 1 }, { _id: "y", v: 1 }] })
+      const sub = yield* b.sync.registerSubscription("SELECT * FROM t")
+      const presence = yield* b.sync.presence.observe().pipe(
+        Stream.filter((g) => g.remotePeers.length === 1),
+        Stream.take(1),
+        Stream.runCollect,
+        Effect.fork
+      )
+      const [ca, cb] = yield* pipe
+      yield* a.sync.accept(ca)
+      yield* b.sync.accept(cb)
+      const seen = Chunk.toReadonlyArray(yield* presence.await.pipe(Effect.flatten))
+      expect(seen[0]!.remotePeers[0]!.deviceName).toBe("a")
+      const count = Effect.map(b.peer.execute("SELECT * FROM t"), (r) => r.items.length)
+      yield* until(Effect.map(count, (n) => n === 2))
+
+      yield* b.peer.execute("EVICT FROM t WHERE _id = 'x'")
+      expect(yield* count).toBe(1)
+      yield* a.peer.execute("UPDATE t SET v = 2")
+      yield* until(Effect.map(b.peer.execute("SELECT v FROM t WHERE _id = 'y'"), (r) => r.items[0]?.v === 2))
+      yield* Effect.sleep("100 millis")
+      expect((yield* b.peer.execute("SELECT * FROM t WHERE _id = 'x'")).items).toEqual([])
+
+      // Subscribing again brings it back, current.
+      yield* sub.cancel
+      yield* Effect.sleep("50 millis")
+      yield* b.sync.registerSubscription("SELECT * FROM t")
+      yield* until(Effect.map(b.peer.execute("SELECT v FROM t WHERE _id = 'x'"), (r) => r.items[0]?.v === 2))
+    })))
+})
