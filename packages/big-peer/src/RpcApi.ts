@@ -90,12 +90,16 @@ export const HandlersLive = Rpcs.ShoalRpcs.toLayer(Effect.gen(function*() {
   }
 }))
 
-/** `POST /rpc` (ndjson) and `GET /rpc` (WebSocket, msgpack), sharing the path. */
+/**
+ * `POST /rpc` (ndjson) and `GET /rpc` (WebSocket, msgpack), sharing the path.
+ * No span per request: tracing every call cost more CPU than the call itself
+ * under load (bench/bigpeer.ts); handlers still log and fail with typed errors.
+ */
 export const routes = Layer.mergeAll(
-  RpcServer.layerHttpRouter({ group: Rpcs.ShoalRpcs, path: Rpcs.RPC_PATH, protocol: "http" }).pipe(
+  RpcServer.layerHttpRouter({ group: Rpcs.ShoalRpcs, path: Rpcs.RPC_PATH, protocol: "http", disableTracing: true }).pipe(
     Layer.provide(ShoalClient.serializationHttp)
   ),
-  RpcServer.layerHttpRouter({ group: Rpcs.ShoalRpcs, path: Rpcs.RPC_PATH, protocol: "websocket" }).pipe(
+  RpcServer.layerHttpRouter({ group: Rpcs.ShoalRpcs, path: Rpcs.RPC_PATH, protocol: "websocket", disableTracing: true }).pipe(
     Layer.provide(ShoalClient.serializationWebSocket)
   )
 ).pipe(Layer.provide(HandlersLive))
