@@ -133,7 +133,73 @@ export interface LinkStats {
 interface CompiledQuery {
   readonly query: Protocol.Query
   readonly where: Dql.Ast.Expr | undefined
+  /** Top-level fields the predicate reads: a change to one may move a document out of the query. */
+  readonly fields: ReadonlySet<string>
 }
+
+/** Top-level field names an expression reads. */
+const fieldsOf = (expr: Dql.Ast.Expr, into: Set<string> = new Set()): Set<string> => {
+  switch (expr._tag) {
+    case "Field":
+      if (expr.path[0] !== undefined) into.add(expr.path[0])
+      break
+    case "Literal":
+    case "Arg":
+      break
+    case "ObjectLit":
+      for (const f of expr.fields) fieldsOf(f.value, into)
+      break
+    case "ArrayLit":
+      for (const i of expr.items) fieldsOf(i, into)
+      break
+    case "Call":
+      for (const a of expr.args) fieldsOf(a, into)
+      break
+    case "Not":
+    case "Neg":
+    case "Is":
+      fieldsOf(expr.expr, into)
+      break
+    case "In":
+      fieldsOf(expr.expr, into)
+      fieldsOf(expr.list, into)
+      break
+    case "Like":
+      fieldsOf(expr.expr, into)
+      fieldsOf(expr.pattern, into)
+      break
+    case "And":
+    case "Or":
+    case "Compare":
+    case "Arith":
+      fieldsOf(expr.left, into)
+      fieldsOf(expr.right, into)
+      break
+  }
+  return into
+}
+
+const NONE: ReadonlySet<string> = new Set()
+
+/**
+ * Top-level fields an update of an existing document writes. Whole documents
+ * and deltas that write `_id` create documents (UPDATE never writes `_id`),
+ * and removals travel anyway: none of those can move a document out.
+ */
+const touched = (change: Op.Change | Op.Put): ReadonlySet<string> =>
+  Op.isPut(change) || change.delta.b !== undefined || "_id" in change.delta.f ? NONE : new Set(Object.keys(change.delta.f))
+
+/**
+ * Whether a change may have moved a document out of one of these queries: it
+ * wrote a field a predicate reads. Such a document is sent even though it no
+ * longer matches, so that the remote's copy stops matching too.
+ */
+const mayLeave = (queries: ReadonlyArray<CompiledQuery>, collection: string, fields: ReadonlySet<string>) =>
+  fields.size > 0 &&
+  queries.some((q) =>
+    (q.query.collection === collection || q.query.collection === ALL_COLLECTIONS) && q.where !== undefined &&
+    [...q.fields].some((f) => fields.has(f))
+  )
 
 const hasTag = <T extends Protocol.Message["_tag"]>(m: Protocol.Message, tag: T): m is Extract<Protocol.Message, { _tag: T }> =>
   m._tag === tag
@@ -174,11 +240,11 @@ export const queryKey = (q: { readonly collection: string; readonly where?: stri
   JSON.stringify([q.collection, q.where ?? "", q.args])
 
 const compile = (q: Protocol.Query): Either.Either<CompiledQuery, string> => {
-  if (q.where === undefined) return Either.right({ query: q, where: undefined })
+  if (q.where === undefined) return Either.right({ query: q, where: undefined, fields: new Set() })
   const parsed = Dql.Parser.parseExpression(q.where)
   return Either.isLeft(parsed)
     ? Either.left(`bad subscription query ${JSON.stringify(q.where)}: ${parsed.left.message}`)
-    : Either.right({ query: q, where: parsed.right })
+    : Either.right({ query: q, where: parsed.right, fields: fieldsOf(parsed.right) })
 }
 
 /** A query on this collection name matches every collection (a Big Peer's "everything"). */
@@ -405,12 +471,12 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
      * A plain function (no effect per document): initial syncs call it for
      * every document. Throws `StoreError` when it has to read and cannot.
      */
-    const offerDoc = (collection: string, id: string, force: boolean, read?: DocRecord): void => {
+    const offerDoc = (collection: string, id: string, force: boolean | "leaving", read?: DocRecord): void => {
       const key = docKey(collection, id)
-      if (remoteEvicted.has(key) && !force) return
+      if (remoteEvicted.has(key) && force !== true) return
       const record = read ?? store.lookupDoc(collection, id)
       if (record === undefined) return
-      const wanted = force || matchesAny(remoteQueries, collection, record.visible) || known.has(key)
+      const wanted = force !== false || matchesAny(remoteQueries, collection, record.visible) || known.has(key)
       if (!wanted || !permissions.canRead(collection, record.visible)) {
         if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} skip ${id} wanted=${wanted} queries=${remoteQueries.length}`)
         return
@@ -465,7 +531,8 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           const theirs = known.get(key)
           if (theirs !== undefined && covered(change, theirs)) continue
           seen.add(key)
-          yield* offering(() => offerDoc(change.collection, change.id, false))
+          const leaving = mayLeave(remoteQueries, change.collection, touched(change))
+          yield* offering(() => offerDoc(change.collection, change.id, leaving ? "leaving" : false))
           // A batch cut inside an op completes only the ops before it: acking
           // it must not move the cursor past documents still to be sent.
           if (full()) yield* flush({ upToSeq: op.seq - 1 })

@@ -55,3 +55,29 @@ describe("EVICT and presence", () => {
       yield* until(Effect.map(b.peer.execute("SELECT v FROM t WHERE _id = 'x'"), (r) => r.items[0]?.v === 2))
     })))
 })
+
+describe("documents leaving a subscription", () => {
+  it.live("an update that moves a document out of the remote's query still reaches it, across a reconnect", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const a = yield* peerOf("a")
+      const b = yield* peerOf("b")
+      yield* a.peer.execute("INSERT INTO todo DOCUMENTS (:d)", { d: [{ _id: "1", done: false }, { _id: "2", done: true }] })
+      yield* b.sync.registerSubscription("SELECT * FROM todo WHERE done = false")
+      const open = Effect.gen(function*() {
+        const [ca, cb] = yield* pipe
+        yield* a.sync.accept(ca)
+        yield* b.sync.accept(cb)
+        return ca
+      })
+      const first = yield* open
+      const open_ = Effect.map(b.peer.execute("SELECT _id FROM todo WHERE done = false"), (r) => r.items.map((d) => d._id))
+      yield* until(Effect.map(open_, (ids) => ids.join() === "1"))
+      yield* first.close()
+      yield* until(Effect.map(a.sync.linkCount, (n) => n === 0))
+      yield* a.peer.execute("UPDATE todo SET done = true WHERE _id = '1'")
+      yield* open
+      yield* until(Effect.map(open_, (ids) => ids.length === 0))
+      // The document that never matched was never sent.
+      expect((yield* b.peer.execute("SELECT * FROM todo WHERE _id = '2'")).items).toEqual([])
+    })))
+})
