@@ -28,7 +28,6 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as SubscriptionRef from "effect/SubscriptionRef"
 import type { IncomingDoc, ReplicaShape } from "./Replica.js"
 
 export class LinkError extends Schema.TaggedError<LinkError>()("LinkError", {
@@ -123,60 +122,12 @@ export interface Traffic {
   bytesReceived: number
 }
 
-export interface LinkStats {
-  readonly framesSent: number
-  readonly bytesSent: number
-  readonly framesReceived: number
-  readonly bytesReceived: number
-}
 
 interface CompiledQuery {
   readonly query: Protocol.Query
   readonly where: Dql.Ast.Expr | undefined
   /** Top-level fields the predicate reads: a change to one may move a document out of the query. */
   readonly fields: ReadonlySet<string>
-}
-
-/** Top-level field names an expression reads. */
-const fieldsOf = (expr: Dql.Ast.Expr, into: Set<string> = new Set()): Set<string> => {
-  switch (expr._tag) {
-    case "Field":
-      if (expr.path[0] !== undefined) into.add(expr.path[0])
-      break
-    case "Literal":
-    case "Arg":
-      break
-    case "ObjectLit":
-      for (const f of expr.fields) fieldsOf(f.value, into)
-      break
-    case "ArrayLit":
-      for (const i of expr.items) fieldsOf(i, into)
-      break
-    case "Call":
-      for (const a of expr.args) fieldsOf(a, into)
-      break
-    case "Not":
-    case "Neg":
-    case "Is":
-      fieldsOf(expr.expr, into)
-      break
-    case "In":
-      fieldsOf(expr.expr, into)
-      fieldsOf(expr.list, into)
-      break
-    case "Like":
-      fieldsOf(expr.expr, into)
-      fieldsOf(expr.pattern, into)
-      break
-    case "And":
-    case "Or":
-    case "Compare":
-    case "Arith":
-      fieldsOf(expr.left, into)
-      fieldsOf(expr.right, into)
-      break
-  }
-  return into
 }
 
 const NONE: ReadonlySet<string> = new Set()
@@ -244,7 +195,7 @@ const compile = (q: Protocol.Query): Either.Either<CompiledQuery, string> => {
   const parsed = Dql.Parser.parseExpression(q.where)
   return Either.isLeft(parsed)
     ? Either.left(`bad subscription query ${JSON.stringify(q.where)}: ${parsed.left.message}`)
-    : Either.right({ query: q, where: parsed.right, fields: fieldsOf(parsed.right) })
+    : Either.right({ query: q, where: parsed.right, fields: Dql.Ast.topLevelFields(parsed.right) })
 }
 
 /** A query on this collection name matches every collection (a Big Peer's "everything"). */
@@ -265,7 +216,6 @@ export interface LinkDeps {
   readonly auth: LinkAuth
   readonly hooks: LinkHooks
   readonly options?: LinkOptions
-  readonly stats?: SubscriptionRef.SubscriptionRef<LinkStats>
   readonly traffic?: Traffic
 }
 
@@ -281,19 +231,10 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const maxBatchBytes = deps.options?.maxBatchBytes ?? 1024 * 1024
     const remoteName = conn.remoteAddress
     const fail = (reason: string) => new LinkError({ remote: remoteName, reason })
-    let framesSent = 0
-    let bytesSent = 0
-    let framesReceived = 0
-    let bytesReceived = 0
-    const bump = deps.stats === undefined
-      ? Effect.void
-      : SubscriptionRef.set(deps.stats, { framesSent, bytesSent, framesReceived, bytesReceived })
 
     const send = (msg: Protocol.Message) =>
       Effect.suspend(() => {
         const bytes = Protocol.encode(msg)
-        framesSent++
-        bytesSent += bytes.length
         if (deps.traffic !== undefined) {
           deps.traffic.framesSent++
           deps.traffic.bytesSent += bytes.length
@@ -311,8 +252,6 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       Effect.flatMap(Option.match({
         onNone: () => Effect.succeed(Option.none()),
         onSome: (bytes) => {
-          framesReceived++
-          bytesReceived += bytes.length
           if (deps.traffic !== undefined) {
             deps.traffic.framesReceived++
             deps.traffic.bytesReceived += bytes.length
@@ -462,7 +401,6 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           ...(meta.upToSeq === undefined ? {} : { upToSeq: meta.upToSeq }),
           ...(meta.progress === undefined ? {} : { progress: meta.progress })
         })
-        yield* bump
       })
 
     /** Queue one document for the remote if it wants it and lacks something; flush full batches. */
@@ -770,7 +708,6 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           case "Welcome":
             return yield* Effect.fail(fail(`out-of-order frame: ${m._tag} after the handshake`))
         }
-        yield* bump
       }
     })
 

@@ -225,14 +225,6 @@ export const make = Effect.gen(function*() {
               return Stamp.make(h, site)
             },
             applySync,
-            apply: (change) =>
-              Effect.suspend(() => {
-                try {
-                  return Effect.succeed(applySync(change))
-                } catch (e) {
-                  return e instanceof DocumentTooLarge ? Effect.fail(e) : Effect.die(e)
-                }
-              }),
             evict: (collection, id) => {
               mine.set(docKey(collection, id), null)
               changes.push({ collection, id, evict: true })

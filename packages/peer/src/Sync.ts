@@ -19,7 +19,6 @@ import { ReplicaStore } from "@shoal/store-sqlite"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as FiberMap from "effect/FiberMap"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
@@ -326,6 +325,3 @@ export type SyncShape = Effect.Effect.Success<ReturnType<typeof make>>
 export class Sync extends Context.Tag("@shoal/peer/Sync")<Sync, SyncShape>() {
   static readonly layer = (options: SyncOptions) => Layer.scoped(Sync, make(options))
 }
-
-/** Parse-check a subscription query early (used by tools). */
-export const validateQuery = (query: string) => Either.isRight(Dql.Parser.parse(query))

@@ -1,30 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Schedule, Stream } from "effect"
-import { SmallPeer, Sync } from "../src/index.js"
-import { noTransport, pipe } from "./util/pipe.js"
-
-const peerOf = (name: string) =>
-  Effect.gen(function*() {
-    const ctx = yield* Layer.build(
-      Sync.Sync.layer({ appId: "app", deviceName: name }).pipe(
-        Layer.provideMerge(SmallPeer.layer({ appId: "app", persistenceDir: "memory" })),
-        Layer.provide(noTransport)
-      )
-    )
-    return { peer: yield* Effect.provide(SmallPeer, ctx), sync: yield* Effect.provide(Sync.Sync, ctx) }
-  })
-
-const until = <E>(check: Effect.Effect<boolean, E>) =>
-  check.pipe(
-    Effect.filterOrFail((ok) => ok, () => "not yet"),
-    Effect.retry(Schedule.spaced("10 millis").pipe(Schedule.upTo("10 seconds")))
-  )
+import { Chunk, Effect, Stream } from "effect"
+import { pipePeer, until } from "./util/peers.js"
+import { pipe } from "./util/pipe.js"
 
 describe("EVICT and presence", () => {
   it.live("an evicted document is not re-sent unless the peer subscribes again", () =>
     Effect.scoped(Effect.gen(function*() {
-      const a = yield* peerOf("a")
-      const b = yield* peerOf("b")
+      const a = yield* pipePeer("a")
+      const b = yield* pipePeer("b")
       yield* a.peer.execute("INSERT INTO t DOCUMENTS (:d)", { d: [{ _id: "x", v: 1 }, { _id: "y", v: 1 }] })
       const sub = yield* b.sync.registerSubscription("SELECT * FROM t")
       const presence = yield* b.sync.presence.observe().pipe(
@@ -59,8 +42,8 @@ describe("EVICT and presence", () => {
 describe("documents leaving a subscription", () => {
   it.live("an update that moves a document out of the remote's query still reaches it, across a reconnect", () =>
     Effect.scoped(Effect.gen(function*() {
-      const a = yield* peerOf("a")
-      const b = yield* peerOf("b")
+      const a = yield* pipePeer("a")
+      const b = yield* pipePeer("b")
       yield* a.peer.execute("INSERT INTO todo DOCUMENTS (:d)", { d: [{ _id: "1", done: false }, { _id: "2", done: true }] })
       yield* b.sync.registerSubscription("SELECT * FROM todo WHERE done = false")
       const open = Effect.gen(function*() {

@@ -1,23 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Schedule, Stream } from "effect"
 import { Link, SmallPeer, type SmallPeerShape, Sync } from "../src/index.js"
+import { pipePeer } from "./util/peers.js"
 import { noTransport, pipe } from "./util/pipe.js"
-
-const peerLayer = (name: string, options: Partial<Sync.SyncOptions> = {}) =>
-  Sync.Sync.layer({ appId: "app", deviceName: name, ...options }).pipe(
-    Layer.provideMerge(SmallPeer.layer({ appId: "app", persistenceDir: "memory" })),
-    Layer.provide(noTransport)
-  )
-
-
-const peerOf = (name: string, options: Partial<Sync.SyncOptions> = {}) =>
-  Effect.gen(function*() {
-    const ctx = yield* Layer.build(peerLayer(name, options))
-    return {
-      peer: yield* Effect.provide(SmallPeer, ctx),
-      sync: yield* Effect.provide(Sync.Sync, ctx)
-    }
-  })
 
 const eventually = <A, E>(check: Effect.Effect<A, E>) =>
   check.pipe(Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.upTo("10 seconds"))))
@@ -28,8 +13,8 @@ const query = (p: { peer: SmallPeerShape }, q: string) =>
 describe("Link over an in-process pipe", () => {
   it.live("syncs a subscription both ways, with concurrent edits merged", () =>
     Effect.scoped(Effect.gen(function*() {
-      const a = yield* peerOf("a")
-      const b = yield* peerOf("b")
+      const a = yield* pipePeer("a")
+      const b = yield* pipePeer("b")
       yield* a.peer.execute("INSERT INTO cars DOCUMENTS (:d)", { d: { _id: "1", make: "Volvo", color: "red" } })
       yield* b.sync.registerSubscription("SELECT * FROM cars")
       yield* a.sync.registerSubscription("SELECT * FROM cars")
@@ -52,8 +37,8 @@ describe("Link over an in-process pipe", () => {
 
   it.live("sends only documents matching the remote's subscription", () =>
     Effect.scoped(Effect.gen(function*() {
-      const a = yield* peerOf("a")
-      const b = yield* peerOf("b")
+      const a = yield* pipePeer("a")
+      const b = yield* pipePeer("b")
       yield* a.peer.execute("INSERT INTO t DOCUMENTS (:d)", { d: [{ _id: "1", team: "x" }, { _id: "2", team: "y" }] })
       yield* b.sync.registerSubscription("SELECT * FROM t WHERE team = 'x'")
       const [ca, cb] = yield* pipe
@@ -69,7 +54,7 @@ describe("Link over an in-process pipe", () => {
 
   it.live("a peer of another app or protocol version is rejected", () =>
     Effect.scoped(Effect.gen(function*() {
-      const a = yield* peerOf("a")
+      const a = yield* pipePeer("a")
       const other = yield* Layer.build(
         Sync.Sync.layer({ appId: "other-app" }).pipe(
           Layer.provideMerge(SmallPeer.layer({ appId: "other-app", persistenceDir: "memory" })),

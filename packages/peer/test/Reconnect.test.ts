@@ -1,30 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Schedule } from "effect"
-import { SmallPeer, Sync } from "../src/index.js"
-import { noTransport, pipeWithStats } from "./util/pipe.js"
-
-const peerOf = (name: string) =>
-  Effect.gen(function*() {
-    const ctx = yield* Layer.build(
-      Sync.Sync.layer({ appId: "app", deviceName: name }).pipe(
-        Layer.provideMerge(SmallPeer.layer({ appId: "app", persistenceDir: "memory" })),
-        Layer.provide(noTransport)
-      )
-    )
-    return { peer: yield* Effect.provide(SmallPeer, ctx), sync: yield* Effect.provide(Sync.Sync, ctx) }
-  })
-
-const until = <E>(check: Effect.Effect<boolean, E>) =>
-  check.pipe(
-    Effect.filterOrFail((ok) => ok, () => "not yet"),
-    Effect.retry(Schedule.spaced("10 millis").pipe(Schedule.upTo("60 seconds")))
-  )
+import { Effect } from "effect"
+import { pipePeer, until } from "./util/peers.js"
+import { pipeWithStats } from "./util/pipe.js"
 
 /** Bytes on the wire (both directions) for one changed document after an initial sync of `n` documents. */
 const bytesForOneChange = (n: number) =>
   Effect.scoped(Effect.gen(function*() {
-    const a = yield* peerOf("a")
-    const b = yield* peerOf("b")
+    const a = yield* pipePeer("a")
+    const b = yield* pipePeer("b")
     const docs = Array.from({ length: n }, (_, i) => ({ _id: `d${i}`, a: i, b: "text", c: true, d: [1, 2], e: { x: 1 } }))
     for (let i = 0; i < n; i += 1000) yield* a.peer.execute("INSERT INTO c DOCUMENTS (:docs)", { docs: docs.slice(i, i + 1000) })
     yield* b.sync.registerSubscription("SELECT * FROM c")
@@ -33,7 +16,7 @@ const bytesForOneChange = (n: number) =>
       const [ca, cb, stats] = yield* pipeWithStats()
       yield* a.sync.accept(ca)
       yield* b.sync.accept(cb)
-      yield* until(Effect.map(count, (c) => c === n))
+      yield* until(Effect.map(count, (c) => c === n), "60 seconds")
       // Let the last acks land so A's cursor for B is persisted.
       yield* Effect.sleep("100 millis")
       yield* ca.close()

@@ -304,6 +304,17 @@ const makeStore = (options: StoreOptions) =>
        WHERE (collection, id) > (?, ?) ORDER BY collection, id LIMIT ?`
     )
 
+    /** One document, or undefined; throws `StoreError` (hot loops call it directly). */
+    const lookupDoc = (collection: string, id: string): DocRecord | undefined => {
+      if (!hasKey(collection, id)) return undefined
+      try {
+        const row = getDoc.get(collection, id)
+        return row === undefined ? undefined : rowToRecord(row)
+      } catch (e) {
+        throw new StoreError({ operation: "read document", detail: e instanceof Error ? e.message : String(e) })
+      }
+    }
+
     return {
       filename,
       siteId,
@@ -312,23 +323,14 @@ const makeStore = (options: StoreOptions) =>
       /** Highest committed seq (0 when empty). Only the Replica actor advances it. */
       lastSeq: () => lastSeq,
 
-      getDoc: (collection: string, id: string) =>
-        attempt("read document", () => {
-          if (!hasKey(collection, id)) return undefined
-          const row = getDoc.get(collection, id)
-          return row === undefined ? undefined : rowToRecord(row)
+      getDoc: (collection: string, id: string): Effect.Effect<DocRecord | undefined, StoreError> =>
+        Effect.try({
+          try: () => lookupDoc(collection, id),
+          catch: (e) => (e instanceof StoreError ? e : new StoreError({ operation: "read document", detail: String(e) }))
         }),
 
       /** `getDoc` for hot loops: plain function, throws on an SQLite failure. */
-      lookupDoc: (collection: string, id: string): DocRecord | undefined => {
-        if (!hasKey(collection, id)) return undefined
-        try {
-          const row = getDoc.get(collection, id)
-          return row === undefined ? undefined : rowToRecord(row)
-        } catch (e) {
-          throw new StoreError({ operation: "read document", detail: e instanceof Error ? e.message : String(e) })
-        }
-      },
+      lookupDoc,
 
       /** The JSON text readers see for one document (fast path for point reads). */
       getVisibleJson: (collection: string, id: string): string | undefined =>

@@ -330,39 +330,43 @@ export const argNames = (statement: Statement): ReadonlyArray<string> => {
   return [...names]
 }
 
-const walkArgs = (expr: Expr, names: Set<string>): void => {
+/** The sub-expressions of an expression, in source order. */
+export const children = (expr: Expr): ReadonlyArray<Expr> => {
   switch (expr._tag) {
     case "Arg":
-      names.add(expr.name)
-      return
     case "Literal":
     case "Field":
-      return
+      return []
     case "ObjectLit":
-      for (const f of expr.fields) walkArgs(f.value, names)
-      return
+      return expr.fields.map((f) => f.value)
     case "ArrayLit":
-      for (const i of expr.items) walkArgs(i, names)
-      return
+      return expr.items
     case "Call":
-      for (const a of expr.args) walkArgs(a, names)
-      return
+      return expr.args
     case "Not":
     case "Neg":
-      return walkArgs(expr.expr, names)
+    case "Is":
+      return [expr.expr]
     case "And":
     case "Or":
     case "Compare":
     case "Arith":
-      walkArgs(expr.left, names)
-      return walkArgs(expr.right, names)
+      return [expr.left, expr.right]
     case "In":
-      walkArgs(expr.expr, names)
-      return walkArgs(expr.list, names)
+      return [expr.expr, expr.list]
     case "Like":
-      walkArgs(expr.expr, names)
-      return walkArgs(expr.pattern, names)
-    case "Is":
-      return walkArgs(expr.expr, names)
+      return [expr.expr, expr.pattern]
   }
+}
+
+const walkArgs = (expr: Expr, names: Set<string>): void => {
+  if (expr._tag === "Arg") names.add(expr.name)
+  for (const child of children(expr)) walkArgs(child, names)
+}
+
+/** The top-level field names an expression reads (`a` for `a.b.c`). */
+export const topLevelFields = (expr: Expr, into: Set<string> = new Set()): ReadonlySet<string> => {
+  if (expr._tag === "Field" && expr.path[0] !== undefined) into.add(expr.path[0])
+  for (const child of children(expr)) topLevelFields(child, into)
+  return into
 }

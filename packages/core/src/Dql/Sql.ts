@@ -26,7 +26,7 @@
  */
 import type { Json } from "../Json.js"
 import * as Ast from "./Ast.js"
-import { type Args, evalExpr, holds, parseLikePattern } from "./Evaluate.js"
+import { type Args, compareWith, evalExpr, holds, parseLikePattern } from "./Evaluate.js"
 
 export interface SqlFragment {
   readonly sql: string
@@ -249,7 +249,7 @@ const comparison = (t: Target, op: Ast.CompareOp, value: Constant): Frag | undef
   }
   if (typeof value === "boolean") {
     // the booleans b for which `b op value` holds; any non-boolean other than null satisfies `!=`
-    const bools = [false, true].filter((b) => holdsBool(op, b, value))
+    const bools = [false, true].filter((b) => compareWith(op, b, value))
     const names = bools.map((b) => `'${b}'`)
     if (op === "!=") return frag(`${t.type} NOT IN ('null', '${value}')`)
     if (names.length === 0) return FALSE
@@ -259,23 +259,6 @@ const comparison = (t: Target, op: Ast.CompareOp, value: Constant): Frag | undef
   return op === "=" || op === "!=" ? undefined : FALSE
 }
 
-const holdsBool = (op: Ast.CompareOp, b: boolean, value: boolean): boolean => {
-  const c = Number(b) - Number(value)
-  switch (op) {
-    case "=":
-      return c === 0
-    case "!=":
-      return c !== 0
-    case "<":
-      return c < 0
-    case "<=":
-      return c <= 0
-    case ">":
-      return c > 0
-    case ">=":
-      return c >= 0
-  }
-}
 
 /** `path IN (scalars…)`: equal to one of them (null items never match) */
 const isIn = (t: Target, items: ReadonlyArray<Json>): Frag => {

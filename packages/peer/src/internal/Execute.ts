@@ -63,9 +63,10 @@ export interface Writer {
   readonly site: SiteId.SiteId
   /** A fresh stamp; every statement takes its own so that writes never tie. */
   readonly stamp: () => Stamp.Stamp
-  /** Fold a change into the pending state (size-checked) and record it in the op. */
-  readonly apply: (change: Op.Change | Op.Put) => Effect.Effect<DocRecord, DocumentTooLarge>
-  /** `apply` for hot loops: throws `DocumentTooLarge` (run it inside `hot`). */
+  /**
+   * Fold a change into the pending state (size-checked) and record it in the
+   * op. A plain call that throws `DocumentTooLarge`: run it inside `hot`.
+   */
   readonly applySync: (change: Op.Change | Op.Put) => DocRecord
   readonly evict: (collection: string, id: string) => void
 }
@@ -164,7 +165,7 @@ const update = (w: Writer, s: Dql.Ast.Update, args: Json.JsonObject) =>
         }
         step(Document.increment(state, a.path, by, w.site, stamp))
       }
-      yield* w.apply({ collection: s.collection, id, delta })
+      yield* hot(() => w.applySync({ collection: s.collection, id, delta }))
       ids.push(doc._id ?? null)
     }
     return { queryType: "update" as const, items: [], mutatedDocumentIds: ids, warnings: [] }
@@ -176,7 +177,7 @@ const remove = (w: Writer, s: Dql.Ast.Delete, args: Json.JsonObject) =>
     const stamp = w.stamp()
     const ids: Array<Json.Json> = []
     for (const doc of docs) {
-      yield* w.apply({ collection: s.collection, id: canonicalId(doc._id ?? null), delta: Document.remove(stamp) })
+      yield* hot(() => w.applySync({ collection: s.collection, id: canonicalId(doc._id ?? null), delta: Document.remove(stamp) }))
       ids.push(doc._id ?? null)
     }
     return { queryType: "delete" as const, items: [], mutatedDocumentIds: ids, warnings: [] }
