@@ -1,12 +1,16 @@
 /**
  * Live queries: the current result of a SELECT, then one new result per
- * commit that changes it. Commits to other collections are ignored without
- * re-running the query, and a re-run whose result is unchanged emits nothing.
- * Commits that arrive while a query re-runs are coalesced into one re-run.
+ * commit that changes it. The query re-runs inside the replica's writer right
+ * after each commit that touches its collection (so each result is the state
+ * as of that commit, and it is queued before the write's call returns);
+ * commits to other collections cost nothing, and a re-run whose result is
+ * unchanged emits nothing. A consumer more than `OBSERVE_BUFFER` results
+ * behind loses the oldest ones: a live query's latest result is what counts.
  */
 import type { Json } from "@shoal/core"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Mailbox from "effect/Mailbox"
 import * as Stream from "effect/Stream"
 import { InvalidStatement } from "./Errors.js"
 import { parseCached } from "./internal/StatementCache.js"
@@ -14,6 +18,8 @@ import * as Execute from "./internal/Execute.js"
 import type { ReplicaShape } from "./Replica.js"
 
 export type ObserveError = Execute.ExecuteError
+
+export const OBSERVE_BUFFER = 64
 
 export const observe = (
   replica: ReplicaShape,
@@ -27,24 +33,28 @@ export const observe = (
         return yield* new InvalidStatement({ message: "observe takes a SELECT statement" })
       }
       yield* Execute.checkArgs(parsed, args)
-      // Subscribe before the first read so no commit falls between them.
-      const commits = yield* replica.subscribe
+      const results = yield* Mailbox.make<ReadonlyArray<Json.JsonObject>, ObserveError>({
+        capacity: OBSERVE_BUFFER,
+        strategy: "sliding"
+      })
       const run = replica.read(parsed, args)
-      const first = yield* run
-      const later = Stream.fromQueue(commits).pipe(
-        Stream.chunks,
-        Stream.filter(Chunk.some((e) => e.changes.some((c) => c.collection === parsed.collection))),
-        Stream.mapEffect(() => run)
+      let last = ""
+      const emit = (items: ReadonlyArray<Json.JsonObject>, always: boolean) => {
+        const text = JSON.stringify(items)
+        if (!always && text === last) return
+        last = text
+        results.unsafeOffer(items)
+      }
+      yield* replica.watch(
+        Effect.map(run, (items) => emit(items, true)),
+        (events) =>
+          events.some((e) => e.changes.some((c) => c.collection === parsed.collection))
+            ? Effect.match(run, {
+              onFailure: (e) => void results.unsafeDone(Exit.fail(e)),
+              onSuccess: (items) => emit(items, false)
+            })
+            : Effect.void
       )
-      let last = JSON.stringify(first)
-      return Stream.concat(Stream.succeed(first), later).pipe(
-        Stream.filter((items) => {
-          const text = JSON.stringify(items)
-          if (items === first) return true
-          if (text === last) return false
-          last = text
-          return true
-        })
-      )
+      return Mailbox.toStream(results)
     })
   )

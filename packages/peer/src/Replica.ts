@@ -23,18 +23,18 @@ import {
   type StoreError,
   WARN_DOCUMENT_BYTES
 } from "@shoal/store-sqlite"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import { InvalidStatement, ReplicaDefect, ReplicaStopped } from "./Errors.js"
-import { docKey, type DocSource, fromStore, overlay, splitKey } from "./internal/DocSource.js"
+import { type DocSource, fromStore, overlay, PendingDocs } from "./internal/DocSource.js"
 import * as Execute from "./internal/Execute.js"
 import { parseCached, parseSync } from "./internal/StatementCache.js"
 
@@ -92,7 +92,7 @@ export interface MergeResult {
 
 interface BatchContext {
   readonly store: ReplicaStoreShape
-  readonly pending: Map<string, DocRecord | null>
+  readonly pending: PendingDocs
   readonly source: DocSource
   readonly commits: Array<Commit>
   readonly events: Array<CommitEvent>
@@ -120,13 +120,16 @@ export const make = Effect.gen(function*() {
   const site = store.siteId
   const base = fromStore(store)
 
+  /** Run inside the writer after every commit (see `watch`). */
+  const watchers = new Set<(events: ReadonlyArray<CommitEvent>) => Effect.Effect<void>>()
+
   // Observability: what the actor is doing (for diagnostics and tests).
   let batchesDone = 0
   let inBatch = false
-  const handleBatch = (batch: Chunk.Chunk<Command>) =>
+  const handleBatch = (batch: Iterable<Command>) =>
     Effect.gen(function*() {
       inBatch = true
-      const pending = new Map<string, DocRecord | null>()
+      const pending = new PendingDocs()
       const ctx: BatchContext = {
         store,
         pending,
@@ -151,17 +154,24 @@ export const make = Effect.gen(function*() {
         }
       }
       for (const settle of ctx.settle) yield* settle(failure)
-      if (failure === undefined) for (const e of ctx.events) yield* PubSub.publish(commits, e)
+      if (failure === undefined && ctx.events.length > 0) {
+        for (const e of ctx.events) yield* PubSub.publish(commits, e)
+        for (const w of watchers) yield* w(ctx.events).pipe(Effect.catchAllDefect((d) => Effect.logError("replica watcher defect", d)))
+      }
       inBatch = false
       batchesDone++
     })
 
+  // One writer at a time: the actor's loop, or a caller running its own
+  // command when the actor is idle (see `ask`).
+  const writerLock = yield* Effect.makeSemaphore(1)
+  const runBatch = (batch: Iterable<Command>) =>
+    Effect.uninterruptible(handleBatch(batch)).pipe(
+      Effect.catchAllDefect((d) => Effect.logError("replica batch defect", d))
+    )
+
   const loop = Queue.takeBetween(inbox, 1, MAX_BATCH).pipe(
-    Effect.flatMap((batch) =>
-      Effect.uninterruptible(handleBatch(batch)).pipe(
-        Effect.catchAllDefect((d) => Effect.logError("replica batch defect", d))
-      )
-    ),
+    Effect.flatMap((batch) => writerLock.withPermits(1)(runBatch(batch))),
     Effect.forever
   )
 
@@ -179,11 +189,21 @@ export const make = Effect.gen(function*() {
   // No race against `stopped` per call (it doubled the cost of a round trip):
   // on stop the finalizer fails every queued command, and a caller that
   // enqueued after that sees `stopped` right after its offer.
+  //
+  // When nothing is queued and no batch is running, the caller runs its
+  // command as a batch of one itself, under the writer lock: the same code
+  // and the same commit, without the two fiber hops through the mailbox
+  // (about half the cost of a sequential single-document write). Under
+  // concurrency the lock is taken, callers queue, and group commit applies.
   const ask = <A, E>(build: (reply: Deferred.Deferred<A, E | ReplicaDefect | StoreError | ReplicaStopped>) => Command) =>
     Effect.gen(function*() {
       if (yield* Deferred.isDone(stopped)) return yield* new ReplicaStopped()
       const reply = yield* Deferred.make<A, E | ReplicaDefect | StoreError | ReplicaStopped>()
       const cmd = build(reply)
+      if ((yield* Queue.size(inbox)) === 0) {
+        const ran = yield* writerLock.withPermitsIfAvailable(1)(runBatch([cmd]))
+        if (Option.isSome(ran)) return yield* Deferred.await(reply)
+      }
       yield* submit(cmd)
       if (yield* Deferred.isDone(stopped)) yield* cmd.stop
       return yield* Deferred.await(reply)
@@ -196,14 +216,15 @@ export const make = Effect.gen(function*() {
       stop: Effect.suspend(() => Deferred.fail(reply, new ReplicaStopped())).pipe(Effect.asVoid),
       run: (ctx) =>
         Effect.gen(function*() {
-          const mine = new Map<string, DocRecord | null>()
+          const mine = new PendingDocs()
           const source = overlay(ctx.source, mine)
           const seq = ctx.seq()
           const changes: Array<Op.Change | Op.Put | Op.Eviction> = []
+          const putJson: Array<string | undefined> = []
+          let evictions = false
           const warnings: Array<string> = []
           const now = yield* Clock.currentTimeMillis
-          const applySync = (change: Op.Change | Op.Put): DocRecord => {
-            const existing = source.lookup(change.collection, change.id)
+          const applySync = (change: Op.Change | Op.Put, existing: DocRecord | undefined): DocRecord => {
             const record = DocFold.fold(existing, change, seq)
             // Size of what readers see, in UTF-16 units: close enough to bytes for a limit.
             const bytes = record.visibleJson?.length ?? 0
@@ -213,8 +234,9 @@ export const make = Effect.gen(function*() {
             if (bytes > WARN_DOCUMENT_BYTES) {
               warnings.push(`document ${change.collection}/${change.id} is ${bytes} bytes (above ${WARN_DOCUMENT_BYTES}); large documents sync slowly`)
             }
-            mine.set(docKey(change.collection, change.id), record)
+            mine.set(change.collection, change.id, record)
             changes.push(change)
+            putJson.push(DocFold.putJson(change, record))
             return record
           }
           const writer: Execute.Writer = {
@@ -226,8 +248,10 @@ export const make = Effect.gen(function*() {
             },
             applySync,
             evict: (collection, id) => {
-              mine.set(docKey(collection, id), null)
+              mine.set(collection, id, null)
               changes.push({ collection, id, evict: true })
+              putJson.push(undefined)
+              evictions = true
             }
           }
           const tx = {
@@ -252,7 +276,7 @@ export const make = Effect.gen(function*() {
             ctx.settle.push(() => Deferred.succeed(reply, { value: outcome.right, seq: store.lastSeq(), warnings }))
             return
           }
-          for (const [k, v] of mine) ctx.pending.set(k, v)
+          ctx.pending.setAll(mine)
           const op: Op.Op = {
             seq,
             txnId: Op.txnId(site, seq),
@@ -266,18 +290,18 @@ export const make = Effect.gen(function*() {
           // INSERT of the same id in one transaction leaves the document.
           const docs: Array<DocRecord> = []
           const evicted: Array<{ collection: string; id: string }> = []
-          for (const [k, v] of mine) {
-            if (v !== null) docs.push(v)
-            else {
-              const [collection, id] = splitKey(k)
-              evicted.push({ collection, id })
-            }
-          }
-          ctx.commits.push({ op, docs, evicted })
+          mine.forEach((collection, id, record) => {
+            if (record !== null) docs.push(record)
+            else evicted.push({ collection, id })
+          })
+          ctx.commits.push({ op, docs, evicted, putJson })
           ctx.events.push({
             seq,
             origin: "local",
-            changes: changes.map((c) => Op.isEviction(c) ? { collection: c.collection, id: c.id, evicted: true } : { collection: c.collection, id: c.id })
+            // The changes themselves name their documents; only evictions need marking.
+            changes: evictions
+              ? changes.map((c) => Op.isEviction(c) ? { collection: c.collection, id: c.id, evicted: true } : c)
+              : changes
           })
           ctx.settle.push((failure) =>
             failure === undefined
@@ -296,12 +320,13 @@ export const make = Effect.gen(function*() {
         Effect.gen(function*() {
           const seq = ctx.seq()
           const changes: Array<Op.Change | Op.Put> = []
-          const records = new Map<string, DocRecord>()
+          const records = new PendingDocs()
+          const docsOut: Array<DocRecord> = []
+          const putJson: Array<string | undefined> = []
           const rejected: Array<{ collection: string; id: string }> = []
           const incomplete: Array<{ collection: string; id: string; vv: VersionVector.VersionVector }> = []
           for (const doc of docs) {
-            const key = docKey(doc.collection, doc.id)
-            const existing = records.get(key) ?? ctx.source.lookup(doc.collection, doc.id)
+            const existing = records.get(doc.collection, doc.id) ?? ctx.source.lookup(doc.collection, doc.id)
             const vv = existing === undefined ? VersionVector.empty : existing.vv
             if (doc.base !== undefined && !VersionVector.dominates(vv, doc.base)) {
               incomplete.push({ collection: doc.collection, id: doc.id, vv })
@@ -330,22 +355,25 @@ export const make = Effect.gen(function*() {
             }
             const top = Op.isPut(change) ? change.stamp : Document.maxStamp(change.delta)
             if (top !== "") Hlc.observe(clock, Stamp.hlc(top))
-            records.set(key, record)
+            records.set(doc.collection, doc.id, record)
             changes.push(change)
+            putJson.push(DocFold.putJson(change, record))
           }
           if (changes.length === 0) {
             yield* Deferred.succeed(reply, { seq: undefined, rejected, incomplete })
             return
           }
-          for (const [k, v] of records) ctx.pending.set(k, v)
+          ctx.pending.setAll(records)
+          records.forEach((_c, _id, record) => record !== null && docsOut.push(record))
           const now = yield* Clock.currentTimeMillis
           const hlc = Hlc.tick(clock, now)
           ctx.commits.push({
             op: { seq, txnId: Op.txnId(site, seq), siteId: site, hlc, origin: "sync", from: SiteId.unsafeFromString(from), changes },
-            docs: [...records.values()],
-            evicted: []
+            docs: docsOut,
+            evicted: [],
+            putJson
           })
-          ctx.events.push({ seq, origin: "sync", from, changes: changes.map(({ collection, id }) => ({ collection, id })) })
+          ctx.events.push({ seq, origin: "sync", from, changes })
           ctx.settle.push((failure) =>
             failure === undefined
               ? Deferred.succeed(reply, { seq, rejected, incomplete })
@@ -429,6 +457,19 @@ export const make = Effect.gen(function*() {
   const transaction = <A, E>(body: (tx: Transaction) => Effect.Effect<A, E>) =>
     Effect.map(runTransaction(body), ({ seq, value }) => ({ value, transactionId: seq }))
 
+  /**
+   * Run `start`, then `watcher` inside the writer right after every commit
+   * (before the writers' calls return), until the scope closes. No commit
+   * falls between `start` and the first call: both hold the writer lock.
+   * The watcher sees the committed state of each batch, so it must be quick
+   * and must not write to this replica.
+   */
+  const watch = <A, E, R>(start: Effect.Effect<A, E, R>, watcher: (events: ReadonlyArray<CommitEvent>) => Effect.Effect<void>) =>
+    Effect.acquireRelease(
+      writerLock.withPermits(1)(Effect.tap(start, () => Effect.sync(() => watchers.add(watcher)))),
+      () => Effect.sync(() => watchers.delete(watcher))
+    )
+
   /** Commits as they happen (subscribe before reading to miss nothing). */
   const subscribe = PubSub.subscribe(commits)
 
@@ -439,6 +480,7 @@ export const make = Effect.gen(function*() {
     transaction,
     merge,
     subscribe,
+    watch,
     commitEvents: Stream.fromPubSub(commits),
     lastSeq: Effect.sync(() => store.lastSeq()),
     /** Mailbox depth, whether a batch is being handled, batches handled so far. */

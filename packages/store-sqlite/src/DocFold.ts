@@ -10,7 +10,6 @@
  * other document keeps its full state and version vector.
  */
 import { Document, type Json, Op, Stamp, VersionVector } from "@shoal/core"
-import { rememberJson } from "./OpPayload.js"
 
 export interface DocRecord {
   readonly collection: string
@@ -35,7 +34,32 @@ export interface DocRecord {
 
 const stampVv = (stamp: Stamp.Stamp): VersionVector.VersionVector => ({ [Stamp.site(stamp)]: Stamp.hlc(stamp) })
 
-/** A compact row: its state is `fromJson(visible, stamp)`, built only if asked for. */
+/**
+ * A compact row: its state is `fromJson(visible, stamp)`, built only if asked
+ * for. A class rather than an object literal with getters: millions are made
+ * on bulk writes and syncs, and prototype getters allocate no closures.
+ */
+class CompactRecord implements DocRecord {
+  readonly stateJson = null
+  readonly vvJson = null
+  private cachedState: Document.DocState | undefined = undefined
+  private cachedVv: VersionVector.VersionVector | undefined = undefined
+  constructor(
+    readonly collection: string,
+    readonly id: string,
+    readonly visible: Json.JsonObject,
+    readonly visibleJson: string,
+    readonly stamp: Stamp.Stamp,
+    readonly lastSeq: number
+  ) {}
+  get state(): Document.DocState {
+    return (this.cachedState ??= Document.fromJson(this.visible, this.stamp))
+  }
+  get vv(): VersionVector.VersionVector {
+    return (this.cachedVv ??= stampVv(this.stamp))
+  }
+}
+
 export const compact = (
   collection: string,
   id: string,
@@ -43,26 +67,7 @@ export const compact = (
   visibleJson: string,
   stamp: Stamp.Stamp,
   lastSeq: number
-): DocRecord => {
-  let state: Document.DocState | undefined
-  let vv: VersionVector.VersionVector | undefined
-  return {
-    collection,
-    id,
-    get state() {
-      return (state ??= Document.fromJson(visible, stamp))
-    },
-    stateJson: null,
-    stamp,
-    get vv() {
-      return (vv ??= stampVv(stamp))
-    },
-    vvJson: null,
-    visibleJson,
-    visible,
-    lastSeq
-  }
-}
+): DocRecord => new CompactRecord(collection, id, visible, visibleJson, stamp, lastSeq)
 
 export const full = (
   collection: string,
@@ -88,10 +93,8 @@ export const fold = (existing: DocRecord | undefined, change: Op.Change | Op.Put
   // The common case, kept cheap: a whole new document with a string id. Its
   // visible JSON is the written JSON itself (materialize keeps key order).
   if (existing === undefined && Op.isPut(change) && typeof change.put._id === "string") {
-    const json = JSON.stringify(change.put)
-    // The op log writes this same JSON for the change (OpPayload).
-    rememberJson(change.put, json)
-    return compact(change.collection, change.id, change.put, json, change.stamp, seq)
+    // The op log reuses this JSON for the change (see `putJson`).
+    return compact(change.collection, change.id, change.put, JSON.stringify(change.put), change.stamp, seq)
   }
   const delta = Op.deltaOf(change)
   const state = existing === undefined ? delta : Document.merge(existing.state, delta)
@@ -107,3 +110,12 @@ export const fold = (existing: DocRecord | undefined, change: Op.Change | Op.Put
   }
   return full(change.collection, change.id, state, vv, visible, seq)
 }
+
+/**
+ * The JSON a record already holds for a Put's document (the op log writes it
+ * instead of serializing the document again), or undefined.
+ */
+export const putJson = (change: Op.Change | Op.Put | Op.Eviction, record: DocRecord | undefined): string | undefined =>
+  record !== undefined && "put" in change && record.visible === change.put && record.visibleJson !== null
+    ? record.visibleJson
+    : undefined

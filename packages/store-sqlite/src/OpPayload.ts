@@ -11,13 +11,6 @@
  */
 import { Json, type Op } from "@shoal/core"
 
-/** JSON text already produced for a document object (set by DocFold). */
-const serialized = new WeakMap<Json.JsonObject, string>()
-
-export const rememberJson = (doc: Json.JsonObject, json: string): void => void serialized.set(doc, json)
-
-const jsonOf = (doc: Json.JsonObject): string => serialized.get(doc) ?? JSON.stringify(doc)
-
 /** The id a document's `_id` gives (as the executor computes it). */
 export const idOf = (doc: Json.JsonObject): string => {
   const id = doc._id ?? null
@@ -28,7 +21,11 @@ type Change = Op.Op["changes"][number]
 
 const groupable = (c: Change): c is Op.Put => "put" in c && idOf(c.put) === c.id
 
-export const encode = (changes: ReadonlyArray<Change>): string => {
+/**
+ * `json[i]`, when given, is the JSON text already produced for change i's
+ * document (its docs row): it is written as is instead of serialized again.
+ */
+export const encode = (changes: ReadonlyArray<Change>, json?: ReadonlyArray<string | undefined>): string => {
   const parts: Array<string> = []
   let i = 0
   while (i < changes.length) {
@@ -43,7 +40,7 @@ export const encode = (changes: ReadonlyArray<Change>): string => {
     for (; j < changes.length; j++) {
       const d = changes[j]!
       if (!groupable(d) || d.collection !== c.collection || d.stamp !== c.stamp) break
-      docs.push(jsonOf(d.put))
+      docs.push(json?.[j] ?? JSON.stringify(d.put))
     }
     parts.push(`{"c":${JSON.stringify(c.collection)},"s":${JSON.stringify(c.stamp)},"p":[${docs.join(",")}]}`)
     i = j

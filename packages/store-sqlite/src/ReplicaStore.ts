@@ -39,6 +39,8 @@ export interface Commit {
   readonly op: Op.Op
   readonly docs: ReadonlyArray<DocRecord>
   readonly evicted: ReadonlyArray<{ readonly collection: string; readonly id: string }>
+  /** The JSON already serialized for each change's document (aligned with `op.changes`; see `DocFold.putJson`). */
+  readonly putJson?: ReadonlyArray<string | undefined>
 }
 
 export interface PushedWhere {
@@ -267,9 +269,10 @@ const makeStore = (options: StoreOptions) =>
     }
 
     const writeCommits = db.transaction((commits: ReadonlyArray<Commit>) => {
-      for (const { docs, evicted, op } of commits) {
-        const collections = [...new Set(op.changes.map((c) => c.collection))].join(",")
-        insertOp.run(op.seq, op.txnId, op.siteId, op.hlc, op.origin, op.from ?? null, collections, OpPayload.encode(op.changes))
+      for (const { docs, evicted, op, putJson } of commits) {
+        const collections = new Set<string>()
+        for (const c of op.changes) collections.add(c.collection)
+        insertOp.run(op.seq, op.txnId, op.siteId, op.hlc, op.origin, op.from ?? null, [...collections].join(","), OpPayload.encode(op.changes, putJson))
         for (const d of docs) upsertDoc.run(d.collection, d.id, d.stateJson, d.vvJson, d.visibleJson, d.lastSeq, d.stamp)
         for (const e of evicted) deleteDoc.run(e.collection, e.id)
       }

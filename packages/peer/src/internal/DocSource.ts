@@ -48,39 +48,73 @@ export const fromStore = (store: ReplicaStoreShape): DocSource => ({
 })
 
 /**
+ * Uncommitted document records by collection then id (`null` = evicted).
+ * Nested maps rather than one map of joined keys: bulk writes look up and
+ * set every document, and joining strings per document showed in profiles.
+ */
+export class PendingDocs {
+  private readonly byCollection = new Map<string, Map<string, DocRecord | null>>()
+  private count = 0
+
+  get size(): number {
+    return this.count
+  }
+
+  get(collection: string, id: string): DocRecord | null | undefined {
+    return this.count === 0 ? undefined : this.byCollection.get(collection)?.get(id)
+  }
+
+  set(collection: string, id: string, record: DocRecord | null): void {
+    let ids = this.byCollection.get(collection)
+    if (ids === undefined) this.byCollection.set(collection, (ids = new Map()))
+    const before = ids.size
+    ids.set(id, record)
+    this.count += ids.size - before
+  }
+
+  /** The records of one collection (empty when none). */
+  inCollection(collection: string): ReadonlyMap<string, DocRecord | null> {
+    return this.byCollection.get(collection) ?? EMPTY
+  }
+
+  forEach(f: (collection: string, id: string, record: DocRecord | null) => void): void {
+    for (const [collection, ids] of this.byCollection) for (const [id, record] of ids) f(collection, id, record)
+  }
+
+  /** Copy every record of `other` over this one's. */
+  setAll(other: PendingDocs): void {
+    other.forEach((collection, id, record) => this.set(collection, id, record))
+  }
+}
+
+const EMPTY: ReadonlyMap<string, DocRecord | null> = new Map()
+
+/**
  * The store overlaid with uncommitted records (`null` = evicted): reads inside
  * a transaction see the transaction's own writes.
  */
-export const overlay = (base: DocSource, pending: ReadonlyMap<string, DocRecord | null>): DocSource => ({
+export const overlay = (base: DocSource, pending: PendingDocs): DocSource => ({
   get: (collection, id) => {
-    const hit = pending.size === 0 ? undefined : pending.get(docKey(collection, id))
+    const hit = pending.get(collection, id)
     return hit !== undefined ? Effect.succeed(hit ?? undefined) : base.get(collection, id)
   },
   lookup: (collection, id) => {
-    const hit = pending.size === 0 ? undefined : pending.get(docKey(collection, id))
+    const hit = pending.get(collection, id)
     return hit !== undefined ? hit ?? undefined : base.lookup(collection, id)
   },
   candidates: (collection, where, args) =>
     Effect.map(base.candidates(collection, where, args), (docs) => {
-      if (pending.size === 0) return docs
+      const mine = pending.inCollection(collection)
+      if (mine.size === 0) return docs
       const out = new Map<string, Json.JsonObject>()
       for (const d of docs) out.set(idKey(d), d)
-      for (const [key, rec] of pending) {
-        if (!key.startsWith(collection + "\u0000")) continue
-        const id = key.slice(collection.length + 1)
+      for (const [id, rec] of mine) {
         if (rec === null || rec.visible === undefined) out.delete(id)
         else out.set(id, rec.visible)
       }
       return [...out.values()]
     })
 })
-
-export const docKey = (collection: string, id: string) => `${collection}\u0000${id}`
-
-export const splitKey = (key: string): readonly [string, string] => {
-  const at = key.indexOf("\u0000")
-  return [key.slice(0, at), key.slice(at + 1)]
-}
 
 /** Canonical id string of a visible document (its `_id`). */
 export const idKey = (doc: Json.JsonObject): string => canonicalId(doc._id ?? null)

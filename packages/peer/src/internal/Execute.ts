@@ -67,7 +67,7 @@ export interface Writer {
    * Fold a change into the pending state (size-checked) and record it in the
    * op. A plain call that throws `DocumentTooLarge`: run it inside `hot`.
    */
-  readonly applySync: (change: Op.Change | Op.Put) => DocRecord
+  readonly applySync: (change: Op.Change | Op.Put, existing: DocRecord | undefined) => DocRecord
   readonly evict: (collection: string, id: string) => void
 }
 
@@ -124,7 +124,7 @@ const insert = (w: Writer, s: Dql.Ast.Insert, args: Json.JsonObject) =>
           if (s.onConflict === "DO NOTHING") continue
           if (s.onConflict === "FAIL") throw new DocumentExists({ collection: s.collection, id })
         }
-        w.applySync({ collection: s.collection, id, put: doc, stamp })
+        w.applySync({ collection: s.collection, id, put: doc, stamp }, existing)
         ids.push(_id)
       }
       return ids
@@ -165,7 +165,7 @@ const update = (w: Writer, s: Dql.Ast.Update, args: Json.JsonObject) =>
         }
         step(Document.increment(state, a.path, by, w.site, stamp))
       }
-      yield* hot(() => w.applySync({ collection: s.collection, id, delta }))
+      yield* hot(() => w.applySync({ collection: s.collection, id, delta }, record))
       ids.push(doc._id ?? null)
     }
     return { queryType: "update" as const, items: [], mutatedDocumentIds: ids, warnings: [] }
@@ -177,7 +177,8 @@ const remove = (w: Writer, s: Dql.Ast.Delete, args: Json.JsonObject) =>
     const stamp = w.stamp()
     const ids: Array<Json.Json> = []
     for (const doc of docs) {
-      yield* hot(() => w.applySync({ collection: s.collection, id: canonicalId(doc._id ?? null), delta: Document.remove(stamp) }))
+      const id = canonicalId(doc._id ?? null)
+      yield* hot(() => w.applySync({ collection: s.collection, id, delta: Document.remove(stamp) }, w.source.lookup(s.collection, id)))
       ids.push(doc._id ?? null)
     }
     return { queryType: "delete" as const, items: [], mutatedDocumentIds: ids, warnings: [] }
