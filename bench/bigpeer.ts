@@ -15,7 +15,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
 import { mkdirSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { type Bench, type BenchContext, percentile, type Row } from "./Bench.js"
+import { type Bench, type BenchContext, childRuntimeFlags, percentile, type Row } from "./Bench.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, "..")
@@ -40,7 +40,7 @@ const bigPeer = (dataDir: string) =>
   Effect.acquireRelease(
     Effect.sync((): Server => {
       const flags = (process.env.SHOAL_BENCH_CHILD_FLAGS ?? "").split(" ").filter((f) => f !== "")
-      const proc = spawn(process.execPath, [...flags, "--import", "tsx", join(root, "examples/big-peer-server/src/main.ts")], {
+      const proc = spawn(process.execPath, [...flags, ...childRuntimeFlags, join(root, "examples/big-peer-server/src/main.ts")], {
         cwd: root,
         env: {
           ...process.env,

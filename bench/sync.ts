@@ -15,7 +15,7 @@ import { mkdirSync } from "node:fs"
 import { createServer } from "node:net"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import type { Bench, BenchContext, Row } from "./Bench.js"
+import { type Bench, type BenchContext, childRuntimeFlags, type Row } from "./Bench.js"
 import { benchDocs } from "./sync/docs.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -39,7 +39,7 @@ const child = (script: string, args: ReadonlyArray<string>) =>
   Effect.acquireRelease(
     Effect.sync((): Child => {
       const flags = (process.env.SHOAL_BENCH_CHILD_FLAGS ?? "").split(" ").filter((f) => f !== "")
-      const proc = spawn(process.execPath, [...flags, "--import", "tsx", join(here, "sync", script), ...args], {
+      const proc = spawn(process.execPath, [...flags, ...childRuntimeFlags, join(here, "sync", script), ...args], {
         stdio: ["pipe", "pipe", "pipe"]
       })
       const events: Array<Record<string, unknown>> = []
