@@ -276,7 +276,7 @@ export const make = Effect.gen(function*() {
             ctx.settle.push(() => Deferred.succeed(reply, { value: outcome.right, seq: store.lastSeq(), warnings }))
             return
           }
-          ctx.pending.setAll(mine)
+          ctx.pending.absorb(mine)
           const op: Op.Op = {
             seq,
             txnId: Op.txnId(site, seq),
@@ -363,8 +363,8 @@ export const make = Effect.gen(function*() {
             yield* Deferred.succeed(reply, { seq: undefined, rejected, incomplete })
             return
           }
-          ctx.pending.setAll(records)
           records.forEach((_c, _id, record) => record !== null && docsOut.push(record))
+          ctx.pending.absorb(records)
           const now = yield* Clock.currentTimeMillis
           const hlc = Hlc.tick(clock, now)
           ctx.commits.push({

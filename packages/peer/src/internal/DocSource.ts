@@ -81,8 +81,14 @@ export class PendingDocs {
     for (const [collection, ids] of this.byCollection) for (const [id, record] of ids) f(collection, id, record)
   }
 
-  /** Copy every record of `other` over this one's. */
-  setAll(other: PendingDocs): void {
+  /** Copy every record of `other` over this one's; `other` must not be used afterwards. */
+  absorb(other: PendingDocs): void {
+    if (this.count === 0) {
+      // The common case (the first command of a batch): take its maps over.
+      for (const [collection, ids] of other.byCollection) this.byCollection.set(collection, ids)
+      this.count = other.count
+      return
+    }
     other.forEach((collection, id, record) => this.set(collection, id, record))
   }
 }

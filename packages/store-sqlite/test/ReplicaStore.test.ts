@@ -1,0 +1,73 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Hlc, type Json, type Op, SiteId, Stamp } from "@shoal/core"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { type Commit, DocFold, ReplicaStore } from "../src/index.js"
+
+const site = SiteId.unsafeFromString("00000000000000aa")
+const stamp = Stamp.make(Hlc.encode(1_700_000_000_000, 1), site)
+
+/** A local op putting whole documents, with its rows, as the Replica actor builds it. */
+const putCommit = (seq: number, collection: string, docs: ReadonlyArray<Json.JsonObject>): Commit => {
+  const changes: Array<Op.Put> = docs.map((doc) => ({ collection, id: JSON.stringify(doc._id), put: doc, stamp }))
+  const rows = changes.map((c) => DocFold.fold(undefined, c, seq))
+  return {
+    op: { seq, txnId: `${site}:${seq}`, siteId: site, hlc: Hlc.encode(1_700_000_000_000, seq), origin: "local", changes },
+    docs: rows,
+    evicted: [],
+    putJson: changes.map((c, i) => DocFold.putJson(c, rows[i]))
+  }
+}
+
+// Text that JSON escapes, and text that it does not.
+const awkward = (i: number): Json.JsonObject => ({
+  _id: `k${i}"\\\u2028é`,
+  text: `line\nbreak\ttab "quoted" \u0000 ${"😀".repeat(i % 3)}`,
+  n: i / 7,
+  nested: { list: [i, null, true, { deep: `${i}` }] }
+})
+
+describe("ReplicaStore", () => {
+  it.scoped("many new documents in one commit (the bulk path) keep their exact JSON and ids", () =>
+    Effect.gen(function*() {
+      const store = yield* ReplicaStore.make({ filename: "memory" })
+      const docs = Array.from({ length: 50 }, (_, i) => awkward(i))
+      yield* store.commit([putCommit(1, "c", docs), putCommit(2, "small", docs.slice(0, 3))])
+      for (const doc of docs) {
+        const row = store.lookupDoc("c", JSON.stringify(doc._id))
+        expect(row?.visibleJson).toBe(JSON.stringify(doc))
+        expect(row?.stamp).toBe(stamp)
+        expect(row?.lastSeq).toBe(1)
+      }
+      expect(store.lookupDoc("small", JSON.stringify(docs[2]!._id))?.visibleJson).toBe(JSON.stringify(docs[2]))
+      // The op log holds the same documents.
+      const ops = yield* store.readOps(0, 10)
+      expect(ops[0]!.changes.map((c) => ("put" in c ? c.put : undefined))).toEqual(docs)
+      expect(yield* store.countCollection("c")).toBe(50)
+    }))
+
+  it.scoped("a commit that fails leaves nothing behind, not even in the key index", () =>
+    Effect.gen(function*() {
+      const store = yield* ReplicaStore.make({ filename: "memory" })
+      yield* store.commit([putCommit(1, "c", [{ _id: "a" }])])
+      // seq 1 again: the op insert fails after the first commit's rows went in.
+      const docs = Array.from({ length: 20 }, (_, i) => ({ _id: `n${i}` }))
+      const failed = yield* Effect.either(store.commit([putCommit(2, "c", docs), putCommit(1, "c", [{ _id: "z" }])]))
+      expect(Either.isLeft(failed)).toBe(true)
+      expect(store.lastSeq()).toBe(1)
+      expect(store.lookupDoc("c", JSON.stringify("n0"))).toBeUndefined()
+      expect(yield* store.countCollection("c")).toBe(1)
+      // The same documents commit fine afterwards.
+      yield* store.commit([putCommit(2, "c", docs)])
+      expect(yield* store.countCollection("c")).toBe(21)
+      // An eviction rolled back: the document is still there for lookups
+      // (a missing key would make the next write treat it as new).
+      const evict: Commit = {
+        op: { seq: 3, txnId: `${site}:3`, siteId: site, hlc: Hlc.encode(1_700_000_000_000, 3), origin: "local", changes: [{ collection: "c", id: JSON.stringify("a"), evict: true }] },
+        docs: [],
+        evicted: [{ collection: "c", id: JSON.stringify("a") }]
+      }
+      expect(Either.isLeft(yield* Effect.either(store.commit([evict, putCommit(2, "c", [{ _id: "y" }])])))).toBe(true)
+      expect(store.lookupDoc("c", JSON.stringify("a"))?.visibleJson).toBe(JSON.stringify({ _id: "a" }))
+    }))
+})
