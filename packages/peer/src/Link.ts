@@ -28,6 +28,7 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { KnownVersions, stampVersionVector } from "./internal/KnownVersions.js"
 import type { IncomingDoc, ReplicaShape } from "./Replica.js"
 
 export class LinkError extends Schema.TaggedError<LinkError>()("LinkError", {
@@ -162,21 +163,22 @@ const trace = (id: string, line: () => string) => {
 }
 
 /** A wire entry as the Replica takes it (a delta, or a whole document and its stamp). */
+// Built field by field (no spreads): every received document passes here.
 const toIncoming = (d: Protocol.DeltaEntry): IncomingDoc | undefined => {
-  const common = {
-    collection: d.collection,
-    id: d.id,
-    ...(d.base === undefined ? {} : { base: d.base }),
-    ...(d.vv === undefined ? {} : { vv: d.vv })
+  const delta = d.put !== undefined && d.stamp !== undefined
+    ? { doc: d.put, stamp: d.stamp }
+    : d.delta
+  if (delta === undefined) return undefined
+  const { base, vv } = d
+  if (base === undefined) {
+    return vv === undefined ? { collection: d.collection, id: d.id, delta } : { collection: d.collection, id: d.id, vv, delta }
   }
-  if (d.put !== undefined && d.stamp !== undefined) return { ...common, delta: { doc: d.put, stamp: d.stamp } }
-  if (d.delta !== undefined) return { ...common, delta: d.delta }
-  return undefined
+  return vv === undefined
+    ? { collection: d.collection, id: d.id, base, delta }
+    : { collection: d.collection, id: d.id, base, vv, delta }
 }
 
 const isWhole = (d: IncomingDoc["delta"]): d is { readonly doc: Json.JsonObject; readonly stamp: Stamp.Stamp } => "doc" in d
-
-const stampVv = (stamp: Stamp.Stamp): VersionVector.VersionVector => ({ [Stamp.site(stamp)]: Stamp.hlc(stamp) })
 
 /** Whether a replica at `vv` already has everything this op change wrote. */
 const covered = (change: Op.Change | Op.Put, vv: VersionVector.VersionVector): boolean =>
@@ -327,7 +329,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
 
     // ---------------------------------------------------------------- shared state
     /** Lower bounds of the remote's version vector per doc. */
-    const known = new Map<string, VersionVector.VersionVector>()
+    const known = new KnownVersions()
     /** Docs the remote evicted: not re-sent unless it subscribes to them again. */
     const remoteEvicted = new Set<string>()
     let remoteQueries: ReadonlyArray<CompiledQuery> = []
@@ -410,28 +412,27 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
      * every document. Throws `StoreError` when it has to read and cannot.
      */
     const offerDoc = (collection: string, id: string, force: boolean | "leaving", read?: DocRecord): void => {
-      const key = docKey(collection, id)
-      if (remoteEvicted.has(key) && force !== true) return
+      if (force !== true && remoteEvicted.size > 0 && remoteEvicted.has(docKey(collection, id))) return
       const record = read ?? store.lookupDoc(collection, id)
       if (record === undefined) return
-      const wanted = force !== false || matchesAny(remoteQueries, collection, record.visible) || known.has(key)
+      const wanted = force !== false || matchesAny(remoteQueries, collection, record.visible) || known.has(collection, id)
       if (!wanted || !permissions.canRead(collection, record.visible)) {
         if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} skip ${id} wanted=${wanted} queries=${remoteQueries.length}`)
         return
       }
-      const base = known.get(key)
+      const base = known.get(collection, id)
       batch.bytes += (record.stateJson ?? record.visibleJson ?? "").length
       if (base === undefined && record.stamp !== null && record.visible !== undefined) {
         // A document one write made whole travels as its JSON and stamp.
         if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} offer ${id} whole batch=${batchNo + 1}`)
-        known.set(key, record.vv)
+        known.set(collection, id, record.stamp)
         batch.entries.push({ collection, id, put: record.visible, stamp: record.stamp })
         return
       }
       const delta = base === undefined ? record.state : Document.delta(record.state, base)
       if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} offer ${id} base=${JSON.stringify(base)} vv=${record.vvJson} send=${delta !== undefined} batch=${batchNo + 1}`)
       if (delta === undefined) return
-      known.set(key, VersionVector.merge(base ?? VersionVector.empty, record.vv))
+      known.set(collection, id, VersionVector.merge(base ?? VersionVector.empty, record.vv))
       batch.entries.push(
         base === undefined ? { collection, id, vv: record.vv, delta } : { collection, id, base, vv: record.vv, delta }
       )
@@ -466,7 +467,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           if (seen.has(key)) continue
           // What the remote is known to have already (typically: it sent it
           // to us) is not read back from the store at all.
-          const theirs = known.get(key)
+          const theirs = known.get(change.collection, change.id)
           if (theirs !== undefined && covered(change, theirs)) continue
           seen.add(key)
           const leaving = mayLeave(remoteQueries, change.collection, touched(change))
@@ -600,23 +601,34 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         // The remote has at least what it sent us. Recorded before the merge
         // commits, so that our own op stream, woken by that commit, does not
         // read these documents back to offer them to where they came from.
-        const before = new Map<string, VersionVector.VersionVector | undefined>()
+        const priors: Array<ReturnType<typeof known.entry>> = []
         for (const d of docs) {
-          const key = docKey(d.collection, d.id)
-          const prior = known.get(key)
-          if (!before.has(key)) before.set(key, prior)
-          const theirs = d.vv ?? (isWhole(d.delta) ? stampVv(d.delta.stamp) : Document.versionVector(d.delta))
-          known.set(key, prior === undefined ? theirs : VersionVector.merge(prior, theirs))
+          const prior = known.entry(d.collection, d.id)
+          priors.push(prior)
+          if (prior === undefined && d.vv === undefined && isWhole(d.delta)) {
+            known.set(d.collection, d.id, d.delta.stamp)
+            continue
+          }
+          const theirs = d.vv ?? (isWhole(d.delta) ? stampVersionVector(d.delta.stamp) : Document.versionVector(d.delta))
+          const before = known.get(d.collection, d.id)
+          known.set(d.collection, d.id, before === undefined ? theirs : VersionVector.merge(before, theirs))
         }
         const result = yield* replica.merge(remoteSite, docs, { canWrite: permissions.canWrite }).pipe(
           Effect.mapError((e) => fail(`merge failed: ${e.message}`))
         )
         // Refused and incomplete documents were not taken: forget what they claimed.
-        for (const r of [...result.rejected, ...result.incomplete]) {
-          const key = docKey(r.collection, r.id)
-          const prior = before.get(key)
-          if (prior === undefined) known.delete(key)
-          else known.set(key, prior)
+        if (result.rejected.length + result.incomplete.length > 0) {
+          // What each document was known as before this batch (its first occurrence).
+          const before = new Map<string, ReturnType<typeof known.entry>>()
+          docs.forEach((d, i) => {
+            const key = docKey(d.collection, d.id)
+            if (!before.has(key)) before.set(key, priors[i])
+          })
+          for (const r of [...result.rejected, ...result.incomplete]) {
+            const prior = before.get(docKey(r.collection, r.id))
+            if (prior === undefined) known.delete(r.collection, r.id)
+            else known.set(r.collection, r.id, prior)
+          }
         }
         for (const d of traceFilter === undefined ? [] : docs) {
           trace(d.id, () => `${local.deviceName}<-${remoteName} got ${d.id} batch=${msg.batch} base=${JSON.stringify(d.base)} seq=${result.seq} incomplete=${result.incomplete.some((x) => x.id === d.id)}`)
@@ -662,10 +674,10 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           const key = docKey(d.collection, d.id)
           if (d.evicted === true) {
             remoteEvicted.add(key)
-            known.delete(key)
+            known.delete(d.collection, d.id)
             continue
           }
-          known.set(key, d.vv)
+          known.set(d.collection, d.id, d.vv)
           if (awaitingResend.size === 0) frozenAt = ackedSeq
           awaitingResend.add(key)
           resend.push({ collection: d.collection, id: d.id })
@@ -693,7 +705,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
             break
           case "WriteRejected":
             yield* hooks.rejected(remoteSite, m)
-            for (const d of m.docs) known.delete(docKey(d.collection, d.id))
+            for (const d of m.docs) known.delete(d.collection, d.id)
             break
           case "Ping":
             yield* send({ _tag: "Pong", n: m.n })
