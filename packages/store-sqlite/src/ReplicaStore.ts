@@ -275,19 +275,22 @@ const makeStore = (options: StoreOptions) =>
       "INSERT INTO docs (collection, id, state, vv, visible_json, last_seq, stamp) VALUES (?, ?, ?, ?, ?, ?, ?)"
     )
     // New compact rows with one collection and stamp in one statement: SQLite
-    // walks a JSON array of [id, visible_json] pairs itself. On bulk writes and
-    // syncs this is about 30% cheaper than one bound INSERT per row.
+    // walks a JSON array of [id, document] pairs itself. Ids and documents are
+    // JSON texts already, so the array is joined, not serialized again, and
+    // `->` gives each back as the text it was given (the store test checks
+    // this byte for byte). On bulk writes and syncs this is about 30% cheaper
+    // than one bound INSERT per row.
     const insertCompactRows = db.prepare<[string, number, string, string]>(
       `INSERT INTO docs (collection, id, state, vv, visible_json, last_seq, stamp)
-       SELECT ?, json_extract(value, '$[0]'), NULL, NULL, json_extract(value, '$[1]'), ?, ?
+       SELECT ?, value -> 0, NULL, NULL, value -> 1, ?, ?
        FROM json_each(?)`
     )
-    const bulk: Array<readonly [string, string]> = []
+    const bulk: Array<string> = []
     let bulkCollection = ""
     let bulkStamp = ""
     const flushBulk = (seq: number) => {
       if (bulk.length === 0) return
-      insertCompactRows.run(bulkCollection, seq, bulkStamp, JSON.stringify(bulk))
+      insertCompactRows.run(bulkCollection, seq, bulkStamp, `[${bulk.join(",")}]`)
       bulk.length = 0
     }
     const BULK_ROWS = 8
@@ -312,7 +315,7 @@ const makeStore = (options: StoreOptions) =>
               bulkCollection = d.collection
               bulkStamp = d.stamp
             }
-            bulk.push([d.id, d.visibleJson])
+            bulk.push(`[${d.id},${d.visibleJson}]`)
           } else {
             insertDoc.run(d.collection, d.id, d.stateJson, d.vvJson, d.visibleJson, d.lastSeq, d.stamp)
           }

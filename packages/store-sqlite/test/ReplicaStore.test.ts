@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Hlc, type Json, type Op, SiteId, Stamp } from "@shoal/core"
 import * as Effect from "effect/Effect"
+import { FastCheck as fc } from "effect"
 import * as Either from "effect/Either"
 import { type Commit, DocFold, ReplicaStore } from "../src/index.js"
 
@@ -44,6 +45,25 @@ describe("ReplicaStore", () => {
       const ops = yield* store.readOps(0, 10)
       expect(ops[0]!.changes.map((c) => ("put" in c ? c.put : undefined))).toEqual(docs)
       expect(yield* store.countCollection("c")).toBe(50)
+    }))
+
+  it.scoped("the bulk path gives back any JSON document and id exactly as JSON.stringify wrote them", () =>
+    Effect.gen(function*() {
+      const store = yield* ReplicaStore.make({ filename: "memory" })
+      const special = fc.constantFrom(1e21, -1e-7, 0.1 + 0.2, -0, 2 ** 53 + 2, 5e-324, "\u2028\u2029", "\ud83d\ude00", "é\u0001\u001f\"\\/")
+      const value = fc.oneof(fc.jsonValue({ maxDepth: 3 }), special)
+      const doc = fc.record({ _id: fc.oneof(fc.string(), fc.integer(), special), v: value, w: fc.dictionary(fc.string(), value, { maxKeys: 3 }) })
+      let seq = 0
+      const samples = fc.sample(fc.uniqueArray(doc, { minLength: 8, maxLength: 40, selector: (d) => JSON.stringify(d._id) }), 40)
+      for (const docs of samples) {
+        seq++
+        const collection = `c${seq}`
+        yield* store.commit([putCommit(seq, collection, docs)])
+        for (const d of docs) {
+          expect(store.lookupDoc(collection, JSON.stringify(d._id))?.visibleJson).toBe(JSON.stringify(d))
+        }
+        expect(yield* store.countCollection(collection)).toBe(docs.length)
+      }
     }))
 
   it.scoped("a commit that fails leaves nothing behind, not even in the key index", () =>
