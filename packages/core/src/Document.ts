@@ -24,7 +24,7 @@
  * entries the receiver has not seen (see `delta`).
  */
 import * as Schema from "effect/Schema"
-import { canonical, isObject, type Json, type JsonObject } from "./Json.js"
+import { canonical, isObject, type Json, type JsonObject, setField } from "./Json.js"
 import { Json as JsonSchema } from "./Json.js"
 import type { Stamp } from "./Stamp.js"
 import { Stamp as StampSchema } from "./Stamp.js"
@@ -136,7 +136,7 @@ const mergeSlot = (a: Slot | undefined, b: Slot): Slot => {
 /** Join of two states (or a state and a delta). Pure; shares unchanged subtrees. */
 export const merge = (a: DocState, b: DocState): DocState => {
   const f: { [key: string]: Slot } = { ...a.f }
-  for (const key in b.f) f[key] = mergeSlot(f[key], b.f[key]!)
+  for (const key in b.f) setField(f, key, mergeSlot(Object.hasOwn(f, key) ? f[key] : undefined, b.f[key]!))
   const birth = a.b === undefined ? b.b : b.b === undefined ? a.b : a.b > b.b ? a.b : b.b
   return birth === undefined ? { f } : { b: birth, f }
 }
@@ -294,7 +294,7 @@ const materializeMap = (m: MapNode, floor: Stamp | ""): JsonObject => {
   const out: { [key: string]: Json } = {}
   for (const key in m.f) {
     const v = materializeSlot(m.f[key]!, inner)
-    if (v !== undefined) out[key] = v
+    if (v !== undefined) setField(out, key, v)
   }
   return out
 }
@@ -413,7 +413,7 @@ export const resetCounter = (state: DocState, path: ReadonlyArray<string>, stamp
  */
 export const fromJson = (doc: JsonObject, stamp: Stamp): DocState => {
   const f: { [key: string]: Slot } = {}
-  for (const key in doc) f[key] = valueNode(doc[key]!, stamp)
+  for (const key in doc) setField(f, key, valueNode(doc[key]!, stamp))
   return { f }
 }
 

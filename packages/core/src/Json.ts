@@ -20,6 +20,15 @@ export const Json: Schema.Schema<Json> = Schema.suspend(() =>
 
 export const JsonObject: Schema.Schema<JsonObject> = Schema.Record({ key: Schema.String, value: Json })
 
+/**
+ * `obj[key] = value`, except that a key named "__proto__" stays an own field
+ * (a plain assignment would set the object's prototype and lose the field).
+ */
+export const setField = <V>(obj: { [key: string]: V }, key: string, value: V): void => {
+  if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
+  else obj[key] = value
+}
+
 export const isObject = (value: Json | undefined): value is JsonObject =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 

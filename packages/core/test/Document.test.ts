@@ -1,10 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { Document, Hlc, Json, Stamp, VersionVector } from "../src/index.js"
+import { Document, Hlc, Json, SiteId, Stamp, VersionVector } from "../src/index.js"
 import type { DocState } from "../src/Document.js"
 
 const sites = ["00000000000000a1", "00000000000000b2", "00000000000000c3"] as const
-const stampOf = (ms: number, site: string) => Stamp.make(Hlc.encode(ms, 0), site as never)
+const stampOf = (ms: number, site: string) => Stamp.make(Hlc.encode(ms, 0), SiteId.unsafeFromString(site))
 
 // A write is an instruction a replica turns into a local delta.
 type Write =
@@ -122,6 +122,15 @@ describe("Document CRDT", () => {
       }),
       { numRuns: 300 }
     ))
+
+  it("a field named __proto__ stays a field through fromJson, merge and materialize", () => {
+    const stamp = stampOf(1_700_000_000_000, "00000000000000a1")
+    const doc: Json.JsonObject = JSON.parse('{"_id":"x","__proto__":{"k":1},"n":{"__proto__":2}}')
+    const state = Document.merge(Document.empty(), Document.fromJson(doc, stamp))
+    const out = Document.materialize(state, "x")
+    expect(JSON.stringify(out)).toBe(JSON.stringify(doc))
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype)
+  })
 
   it("version vector covers exactly the stamps present", () =>
     fc.assert(

@@ -229,7 +229,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
   Effect.gen(function*() {
     const { auth, connection: conn, hooks, local, replica, store } = deps
     const window = deps.options?.window ?? 8
-    const maxBatchDocs = deps.options?.maxBatchDocs ?? 500
+    const maxBatchDocs = deps.options?.maxBatchDocs ?? 2000
     const maxBatchBytes = deps.options?.maxBatchBytes ?? 1024 * 1024
     const remoteName = conn.remoteAddress
     const fail = (reason: string) => new LinkError({ remote: remoteName, reason })
@@ -386,6 +386,20 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           batch.entries.length === 0 && meta.upToSeq === undefined && meta.scanDone === undefined &&
           meta.resent === undefined
         ) return
+        if (
+          batch.entries.length === 0 && meta.upToSeq !== undefined && meta.scanDone === undefined &&
+          meta.resent === undefined && inflight.size === 0
+        ) {
+          // Nothing to send and nothing unacknowledged: the remote has all it
+          // needs up to `upToSeq` (the ops were its own, already known to it,
+          // or outside its queries). An empty batch would only come back as an
+          // Ack; move the cursor here instead. In a mesh this halves the frames.
+          if (meta.upToSeq > ackedSeq) {
+            ackedSeq = meta.upToSeq
+            yield* persistCursor
+          }
+          return
+        }
         yield* permits.take(1)
         batchNo++
         inflight.set(batchNo, {

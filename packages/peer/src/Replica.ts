@@ -227,6 +227,9 @@ export const make = Effect.gen(function*() {
           const applySync = (change: Op.Change | Op.Put, existing: DocRecord | undefined): DocRecord => {
             const record = DocFold.fold(existing, change, seq)
             // Size of what readers see, in UTF-16 units: close enough to bytes for a limit.
+            if (record.visibleJson !== null && Execute.hasReservedField(record.visibleJson)) {
+              throw Execute.reservedFieldError()
+            }
             const bytes = record.visibleJson?.length ?? 0
             if (bytes > MAX_DOCUMENT_BYTES) {
               throw new DocumentTooLarge({ collection: change.collection, id: change.id, bytes, limit: MAX_DOCUMENT_BYTES })

@@ -57,6 +57,13 @@ describe("SmallPeer local API", () => {
       expect(big._tag).toBe("DocumentTooLarge")
       const warn = yield* peer.execute("INSERT INTO c DOCUMENTS (:d)", { d: { _id: "mid", s: "x".repeat(300 * 1024) } })
       expect(warn.warnings.length).toBe(1)
+      // "__proto__" as a field name (as JSON.parse makes it, nested or not) is refused, never half-stored.
+      for (const json of ['{"_id":"p","__proto__":{"x":1}}', '{"_id":"p","a":{"__proto__":1}}', '{"_id":7,"__proto__":2}']) {
+        const proto = yield* Effect.flip(peer.execute("INSERT INTO c DOCUMENTS (:d)", { d: JSON.parse(json) }))
+        expect(proto._tag).toBe("InvalidStatement")
+      }
+      expect(yield* Effect.flip(peer.execute("UPDATE c SET __proto__ = 1 WHERE _id = 'fine'"))).toMatchObject({ _tag: "InvalidStatement" })
+      expect((yield* peer.execute("SELECT * FROM c WHERE _id = 'p'")).items).toEqual([])
       const ok = yield* peer.execute("INSERT INTO c DOCUMENTS (:d)", { d: { _id: "fine" } })
       expect(ok.mutatedDocumentIds).toEqual(["fine"])
     }).pipe(Effect.provide(memoryPeer())))

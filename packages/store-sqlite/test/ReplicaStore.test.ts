@@ -55,7 +55,9 @@ describe("ReplicaStore", () => {
       const doc = fc.record({ _id: fc.oneof(fc.string(), fc.integer(), special), v: value, w: fc.dictionary(fc.string(), value, { maxKeys: 3 }) })
       let seq = 0
       const samples = fc.sample(fc.uniqueArray(doc, { minLength: 8, maxLength: 40, selector: (d) => JSON.stringify(d._id) }), 40)
-      for (const docs of samples) {
+      for (const sample of samples) {
+        // fast-check's JSON values typed as ours (the JSON text is what is under test).
+        const docs = sample.map((d): Json.JsonObject => JSON.parse(JSON.stringify(d)))
         seq++
         const collection = `c${seq}`
         yield* store.commit([putCommit(seq, collection, docs)])

@@ -98,12 +98,14 @@ const documentsOf = (insert: Dql.Ast.Insert, args: Json.JsonObject) =>
  * it throws become failures, anything else a defect. Per-document effects
  * cost more than the work itself on bulk INSERTs.
  */
-export const hot = <A>(f: () => A): Effect.Effect<A, DocumentExists | DocumentTooLarge | StoreError> =>
+export const hot = <A>(f: () => A): Effect.Effect<A, DocumentExists | DocumentTooLarge | StoreError | InvalidStatement> =>
   Effect.suspend(() => {
     try {
       return Effect.succeed(f())
     } catch (e) {
-      if (e instanceof DocumentExists || e instanceof DocumentTooLarge || e instanceof StoreError) return Effect.fail(e)
+      if (e instanceof DocumentExists || e instanceof DocumentTooLarge || e instanceof StoreError || e instanceof InvalidStatement) {
+        return Effect.fail(e)
+      }
       return Effect.die(e)
     }
   })
@@ -134,11 +136,23 @@ const insert = (w: Writer, s: Dql.Ast.Insert, args: Json.JsonObject) =>
 
 const touchesId = (path: Dql.Ast.Path) => path.length > 0 && path[0] === "_id"
 
+/**
+ * "__proto__" cannot be a field name: msgpack (the sync wire) renames it and
+ * plain JavaScript assignment turns it into a prototype, so peers would not
+ * agree on such a document. Refused up front with a clear error instead.
+ */
+export const RESERVED_FIELD = "__proto__"
+export const reservedFieldError = () => new InvalidStatement({ message: `"${RESERVED_FIELD}" is not allowed as a field name` })
+/** Whether serialized JSON has a "__proto__" key (the text can only hold it unescaped as a key). */
+export const hasReservedField = (json: string): boolean => json.includes(`"${RESERVED_FIELD}":`)
+
 const update = (w: Writer, s: Dql.Ast.Update, args: Json.JsonObject) =>
   Effect.gen(function*() {
-    if ([...s.set.map((a) => a.path), ...s.unset, ...s.apply.map((a) => a.path)].some(touchesId)) {
+    const paths = [...s.set.map((a) => a.path), ...s.unset, ...s.apply.map((a) => a.path)]
+    if (paths.some(touchesId)) {
       return yield* new InvalidStatement({ message: "_id cannot be changed by UPDATE" })
     }
+    if (paths.some((p) => p.includes(RESERVED_FIELD))) return yield* reservedFieldError()
     const docs = yield* matching(w.source, s.collection, s.where, args)
     const stamp = w.stamp()
     const ids: Array<Json.Json> = []
