@@ -36,7 +36,7 @@ import type * as AST from "effect/SchemaAST"
 import { Packr } from "msgpackr"
 import type { Counter, CounterEntry, DocState as DocStateType, MapNode, Register, Slot } from "./Document.js"
 import * as Hlc from "./Hlc.js"
-import type { Json, JsonObject as JsonObjectType } from "./Json.js"
+import { canonical, type Json, type JsonObject as JsonObjectType } from "./Json.js"
 import { SiteId } from "./SiteId.js"
 import * as Stamp from "./Stamp.js"
 import type { VersionVector as VersionVectorType } from "./VersionVector.js"
@@ -50,7 +50,10 @@ export const ProtocolVersion = Schema.Struct({ major: Schema.NonNegativeInt, min
 export type ProtocolVersion = typeof ProtocolVersion.Type
 
 /** The version this peer speaks. Same major = compatible; minor = optional features. */
-export const PROTOCOL_VERSION: ProtocolVersion = { major: 1, minor: 0 }
+export const PROTOCOL_VERSION: ProtocolVersion = { major: 1, minor: 1 }
+
+/** The minor version from which `Deltas.groups` may be sent. */
+export const GROUPS_MINOR = 1
 
 // ------------------------------------------------------------------ errors
 
@@ -495,6 +498,72 @@ const isDeltaEntries = (u: unknown, f: Failure): u is ReadonlyArray<DeltaEntry> 
   return true
 }
 
+/**
+ * Whole documents written at one stamp into one collection: the compact form
+ * of a run of `put` entries (a bulk insert, an initial sync of documents
+ * written together). Each document's id is the canonical JSON of its `_id`,
+ * so neither it nor the collection and stamp are repeated per document.
+ */
+export interface DeltaGroup {
+  readonly collection: string
+  readonly stamp: Stamp.Stamp
+  readonly docs: ReadonlyArray<JsonObjectType>
+}
+
+const isDeltaGroup = (u: unknown, f: Failure): u is DeltaGroup => {
+  if (!isPlainObject(u)) return f.fail(`expected {collection, stamp, docs}, got ${preview(u)}`)
+  let required = 0
+  for (const key in u) {
+    const value = u[key]
+    switch (key) {
+      case "collection":
+        if (typeof value !== "string") return f.fail(`expected a string, got ${preview(value)}`) || f.at(key)
+        break
+      case "stamp":
+        if (!isStamp(value)) return f.fail(`expected a stamp, got ${preview(value)}`) || f.at(key)
+        break
+      case "docs":
+        if (!Array.isArray(value)) return f.fail(`expected an array, got ${preview(value)}`) || f.at(key)
+        for (let i = 0; i < value.length; i++) {
+          const doc: unknown = value[i]
+          if (!isJsonObject(doc, f)) return f.at(i) || f.at(key)
+          if (!("_id" in doc)) return f.fail("a whole document needs an _id") || f.at(i) || f.at(key)
+        }
+        break
+      default:
+        return f.fail("is unexpected") || f.at(key)
+    }
+    required++
+  }
+  return required === 3 || missing(u, ["collection", "stamp", "docs"], f)
+}
+
+const isDeltaGroups = (u: unknown, f: Failure): u is ReadonlyArray<DeltaGroup> => {
+  if (!Array.isArray(u)) return f.fail(`expected an array, got ${preview(u)}`)
+  for (let i = 0; i < u.length; i++) if (!isDeltaGroup(u[i], f)) return f.at(i)
+  return true
+}
+
+export const DeltaGroups = declareFast<ReadonlyArray<DeltaGroup>>("DeltaGroups", isDeltaGroups, (fc) =>
+  fc.array(
+    fc.record({
+      collection: fc.string(),
+      stamp: fc.stringMatching(/^[0-9a-f]{32}$/).map((s) => Stamp.Stamp.make(s)),
+      docs: fc.array(
+        fc.tuple(fc.oneof(fc.string({ maxLength: 8 }), fc.integer()), jsonObjectArb(fc, jsonArb(fc, 1)))
+          .map(([id, doc]): JsonObjectType => ({ ...doc, _id: id })),
+        { maxLength: 4 }
+      )
+    }),
+    { maxLength: 3 }
+  ))
+
+/** The id a whole document's `_id` gives (the canonical JSON the store keys it by). */
+export const idOfDocument = (doc: JsonObjectType): string => {
+  const id = doc._id ?? null
+  return typeof id === "string" ? JSON.stringify(id) : canonical(id)
+}
+
 /** The documents of a `Deltas` batch. */
 export const DeltaEntries = declareFast<ReadonlyArray<DeltaEntry>>(
   "DeltaEntries",
@@ -517,6 +586,8 @@ export const Deltas = Schema.TaggedStruct("Deltas", {
   batch: PositiveInt,
   upToSeq: optional(Schema.NonNegativeInt),
   docs: DeltaEntries,
+  /** Whole documents grouped by collection and stamp (from protocol 1.1; merged before `docs`). */
+  groups: optional(DeltaGroups),
   progress: optional(Progress)
 })
 export type Deltas = typeof Deltas.Type

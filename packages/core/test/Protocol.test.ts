@@ -352,8 +352,24 @@ describe("Protocol fuzz", () => {
 describe("negotiate", () => {
   it("accepts the same major, picks the lower minor", () => {
     expect(Protocol.negotiate({ protocolVersion: { major: 1, minor: 5 } })).toEqual(
-      Either.right({ major: 1, minor: 0 })
+      Either.right({ major: 1, minor: Protocol.PROTOCOL_VERSION.minor })
     )
+    // A 1.0 peer gets no groups (they came in 1.1).
+    const old = Protocol.negotiate({ protocolVersion: { major: 1, minor: 0 } })
+    expect(old).toEqual(Either.right({ major: 1, minor: 0 }))
+    expect(Either.getOrThrow(old).minor < Protocol.GROUPS_MINOR).toBe(true)
+  })
+  it("groups of whole documents: each needs an _id, nothing else is allowed", () => {
+    const stamp = "0000019a000000010000000000000001"
+    const raw = new Packr({ useRecords: false, variableMapSize: true })
+    const deltas = (groups: unknown) => raw.pack({ _tag: "Deltas", batch: 1, docs: [], groups })
+    expect(Either.isRight(Protocol.decode(deltas([{ collection: "c", stamp, docs: [{ _id: "a", n: 1 }, { _id: 2 }] }])))).toBe(true)
+    for (const bad of [[{ collection: "c", stamp, docs: [{ n: 1 }] }], [{ collection: "c", stamp: "x", docs: [] }], [{ collection: "c", stamp, docs: [], extra: 1 }], [{ stamp, docs: [] }]]) {
+      const decoded = Protocol.decode(deltas(bad))
+      expect(Either.isLeft(decoded) && decoded.left.reason).toBe("invalid")
+    }
+    expect(Protocol.idOfDocument({ _id: "a" })).toBe('"a"')
+    expect(Protocol.idOfDocument({ _id: { b: 1, a: 2 } })).toBe(Json.canonical({ a: 2, b: 1 }))
   })
   it("rejects another major with a reason", () => {
     expect(Protocol.negotiate({ protocolVersion: { major: 9, minor: 0 } })).toEqual(

@@ -16,7 +16,7 @@
  * Any malformed or out-of-order frame ends this link with a typed error;
  * the Mesh reconnects it with backoff. Nothing else is affected.
  */
-import { Document, Dql, type Json, Op, Protocol, Stamp, type Transport, VersionVector } from "@shoal/core"
+import { Document, Dql, type Json, Op, Protocol, type Stamp, type Transport, VersionVector } from "@shoal/core"
 import { type DocRecord, type ReplicaStoreShape, StoreError } from "@shoal/store-sqlite"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
@@ -102,6 +102,8 @@ export interface LinkHooks {
   readonly unregister: (linkId: string) => Effect.Effect<void>
   /** Docs this peer evicted: never accept them again unless re-subscribed. */
   readonly isEvicted: (collection: string, id: string) => boolean
+  /** Whether this peer evicted anything at all (skips per-document checks when not). */
+  readonly anyEvicted: () => boolean
   /** Writes a remote refused (reported with WriteRejected). */
   readonly rejected: (remote: string, message: Protocol.WriteRejected) => Effect.Effect<void>
   /** Initial-sync progress of a remote scan (sender side). */
@@ -163,23 +165,6 @@ const trace = (id: string, line: () => string) => {
 }
 
 /** A wire entry as the Replica takes it (a delta, or a whole document and its stamp). */
-// Built field by field (no spreads): every received document passes here.
-const toIncoming = (d: Protocol.DeltaEntry): IncomingDoc | undefined => {
-  const delta = d.put !== undefined && d.stamp !== undefined
-    ? { doc: d.put, stamp: d.stamp }
-    : d.delta
-  if (delta === undefined) return undefined
-  const { base, vv } = d
-  if (base === undefined) {
-    return vv === undefined ? { collection: d.collection, id: d.id, delta } : { collection: d.collection, id: d.id, vv, delta }
-  }
-  return vv === undefined
-    ? { collection: d.collection, id: d.id, base, delta }
-    : { collection: d.collection, id: d.id, base, vv, delta }
-}
-
-const isWhole = (d: IncomingDoc["delta"]): d is { readonly doc: Json.JsonObject; readonly stamp: Stamp.Stamp } => "doc" in d
-
 /** Whether a replica at `vv` already has everything this op change wrote. */
 const covered = (change: Op.Change | Op.Put, vv: VersionVector.VersionVector): boolean =>
   Op.isPut(change)
@@ -374,20 +359,25 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     // ---------------------------------------------------------------- sending
     interface Outgoing {
       entries: Array<Protocol.DeltaEntry>
+      /** Whole documents by collection and stamp (when the remote speaks 1.1+). */
+      groups: Array<{ readonly collection: string; readonly stamp: Stamp.Stamp; readonly docs: Array<Json.JsonObject> }>
+      /** Documents in entries and groups. */
+      count: number
       bytes: number
     }
-    const batch: Outgoing = { entries: [], bytes: 0 }
+    const batch: Outgoing = { entries: [], groups: [], count: 0, bytes: 0 }
+    const useGroups = version.right.minor >= Protocol.GROUPS_MINOR
 
     const flush = (
       meta: { upToSeq?: number; scanDone?: string; resent?: ReadonlyArray<string>; progress?: Protocol.Progress }
     ) =>
       Effect.gen(function*() {
         if (
-          batch.entries.length === 0 && meta.upToSeq === undefined && meta.scanDone === undefined &&
+          batch.count === 0 && meta.upToSeq === undefined && meta.scanDone === undefined &&
           meta.resent === undefined
         ) return
         if (
-          batch.entries.length === 0 && meta.upToSeq !== undefined && meta.scanDone === undefined &&
+          batch.count === 0 && meta.upToSeq !== undefined && meta.scanDone === undefined &&
           meta.resent === undefined && inflight.size === 0
         ) {
           // Nothing to send and nothing unacknowledged: the remote has all it
@@ -408,12 +398,16 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           ...(meta.resent === undefined ? {} : { resent: meta.resent })
         })
         const docs = batch.entries
+        const groups = batch.groups
         batch.entries = []
+        batch.groups = []
+        batch.count = 0
         batch.bytes = 0
         yield* send({
           _tag: "Deltas",
           batch: batchNo,
           docs,
+          ...(groups.length === 0 ? {} : { groups }),
           ...(meta.upToSeq === undefined ? {} : { upToSeq: meta.upToSeq }),
           ...(meta.progress === undefined ? {} : { progress: meta.progress })
         })
@@ -440,6 +434,13 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         // A document one write made whole travels as its JSON and stamp.
         if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} offer ${id} whole batch=${batchNo + 1}`)
         known.set(collection, id, record.stamp)
+        batch.count++
+        if (useGroups && Protocol.idOfDocument(record.visible) === id) {
+          const last = batch.groups[batch.groups.length - 1]
+          if (last !== undefined && last.collection === collection && last.stamp === record.stamp) last.docs.push(record.visible)
+          else batch.groups.push({ collection, stamp: record.stamp, docs: [record.visible] })
+          return
+        }
         batch.entries.push({ collection, id, put: record.visible, stamp: record.stamp })
         return
       }
@@ -447,6 +448,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} offer ${id} base=${JSON.stringify(base)} vv=${record.vvJson} send=${delta !== undefined} batch=${batchNo + 1}`)
       if (delta === undefined) return
       known.set(collection, id, VersionVector.merge(base ?? VersionVector.empty, record.vv))
+      batch.count++
       batch.entries.push(
         base === undefined ? { collection, id, vv: record.vv, delta } : { collection, id, base, vv: record.vv, delta }
       )
@@ -456,7 +458,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const offering = (f: () => void) =>
       Effect.try({ try: f, catch: (e) => fail(e instanceof StoreError ? e.message : `offering documents: ${String(e)}`) })
 
-    const full = () => batch.entries.length >= maxBatchDocs || batch.bytes >= maxBatchBytes
+    const full = () => batch.count >= maxBatchDocs || batch.bytes >= maxBatchBytes
 
     /** Ops after `sentSeq`, as deltas of the documents they touched. */
     const streamOps = Effect.gen(function*() {
@@ -605,44 +607,44 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         }
         expectedBatch++
         if (msg.progress !== undefined) yield* hooks.progress(remoteSite, msg.progress)
-        const docs: Array<IncomingDoc> = []
-        for (const d of msg.docs) {
-          if (hooks.isEvicted(d.collection, d.id)) continue
-          const incoming = toIncoming(d)
-          if (incoming === undefined) return yield* Effect.fail(fail(`bad delta entry for ${d.collection}/${d.id}`))
-          docs.push(incoming)
-        }
-        // The remote has at least what it sent us. Recorded before the merge
-        // commits, so that our own op stream, woken by that commit, does not
-        // read these documents back to offer them to where they came from.
-        const priors: Array<ReturnType<typeof known.entry>> = []
-        for (const d of docs) {
-          const prior = known.entry(d.collection, d.id)
-          priors.push(prior)
-          if (prior === undefined && d.vv === undefined && isWhole(d.delta)) {
-            known.set(d.collection, d.id, d.delta.stamp)
-            continue
-          }
-          const theirs = d.vv ?? (isWhole(d.delta) ? stampVersionVector(d.delta.stamp) : Document.versionVector(d.delta))
-          const before = known.get(d.collection, d.id)
-          known.set(d.collection, d.id, before === undefined ? theirs : VersionVector.merge(before, theirs))
-        }
-        const result = yield* replica.merge(remoteSite, docs, { canWrite: permissions.canWrite }).pipe(
+        // Entries go to the merge as decoded (decoding checked each has a body);
+        // a group's ids are computed once, here.
+        const received = (msg.groups ?? []).map((g) => ({ ...g, ids: g.docs.map(Protocol.idOfDocument) }))
+        const evicting = hooks.anyEvicted() && (
+          msg.docs.some((d) => hooks.isEvicted(d.collection, d.id)) ||
+          received.some((g) => g.ids.some((id) => hooks.isEvicted(g.collection, id)))
+        )
+        const docs: ReadonlyArray<IncomingDoc> = evicting ? msg.docs.filter((d) => !hooks.isEvicted(d.collection, d.id)) : msg.docs
+        const groups = !evicting ? received : received.map((g) => {
+          const keep = g.ids.map((id) => !hooks.isEvicted(g.collection, id))
+          return { ...g, docs: g.docs.filter((_, i) => keep[i]), ids: g.ids.filter((_, i) => keep[i]) }
+        })
+        const result = yield* replica.merge(remoteSite, docs, { canWrite: permissions.canWrite }, groups).pipe(
           Effect.mapError((e) => fail(`merge failed: ${e.message}`))
         )
-        // Refused and incomplete documents were not taken: forget what they claimed.
-        if (result.rejected.length + result.incomplete.length > 0) {
-          // What each document was known as before this batch (its first occurrence).
-          const before = new Map<string, ReturnType<typeof known.entry>>()
-          docs.forEach((d, i) => {
-            const key = docKey(d.collection, d.id)
-            if (!before.has(key)) before.set(key, priors[i])
-          })
-          for (const r of [...result.rejected, ...result.incomplete]) {
-            const prior = before.get(docKey(r.collection, r.id))
-            if (prior === undefined) known.delete(r.collection, r.id)
-            else known.set(r.collection, r.id, prior)
+        // The remote has at least what it sent us, except what we refused or
+        // could not take. (The op this merge committed records the remote as
+        // its source, so this link's own op stream skips it regardless.)
+        const refused = result.rejected.length + result.incomplete.length === 0
+          ? undefined
+          : new Set([...result.rejected, ...result.incomplete].map((r) => docKey(r.collection, r.id)))
+        for (const g of groups) {
+          for (const id of g.ids) {
+            if (refused !== undefined && refused.has(docKey(g.collection, id))) continue
+            const prior = known.entry(g.collection, id)
+            known.set(g.collection, id, prior === undefined ? g.stamp : VersionVector.merge(known.get(g.collection, id) ?? {}, stampVersionVector(g.stamp)))
           }
+        }
+        for (const d of docs) {
+          if (refused !== undefined && refused.has(docKey(d.collection, d.id))) continue
+          const prior = known.entry(d.collection, d.id)
+          if (prior === undefined && d.vv === undefined && d.put !== undefined && d.stamp !== undefined) {
+            known.set(d.collection, d.id, d.stamp)
+            continue
+          }
+          const theirs = d.vv ?? (d.stamp !== undefined ? stampVersionVector(d.stamp) : d.delta === undefined ? {} : Document.versionVector(d.delta))
+          const before = prior === undefined ? undefined : known.get(d.collection, d.id)
+          known.set(d.collection, d.id, before === undefined ? theirs : VersionVector.merge(before, theirs))
         }
         for (const d of traceFilter === undefined ? [] : docs) {
           trace(d.id, () => `${local.deviceName}<-${remoteName} got ${d.id} batch=${msg.batch} base=${JSON.stringify(d.base)} seq=${result.seq} incomplete=${result.incomplete.some((x) => x.id === d.id)}`)

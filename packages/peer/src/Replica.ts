@@ -11,7 +11,7 @@
  * Plain SELECTs do not go through the actor: they read the store directly
  * (everything the actor acknowledged is already committed).
  */
-import { Document, Dql, Hlc, type Json, Op, SiteId, Stamp, VersionVector } from "@shoal/core"
+import { Document, Dql, Hlc, type Json, Op, Protocol, SiteId, Stamp, VersionVector } from "@shoal/core"
 import {
   type Commit,
   type DocRecord,
@@ -62,20 +62,13 @@ export interface CommitEvent {
   readonly changes: ReadonlyArray<{ readonly collection: string; readonly id: string; readonly evicted?: boolean }>
 }
 
-export interface IncomingDoc {
-  readonly collection: string
-  readonly id: string
-  /** The version vector the delta was computed against (absent: full state). */
-  readonly base?: VersionVector.VersionVector
-  /** The sender's version vector of the document. */
-  readonly vv?: VersionVector.VersionVector
-  /** The delta, or the whole document written at one stamp (`fromJson(doc, stamp)`). */
-  readonly delta: Document.DocState | { readonly doc: Json.JsonObject; readonly stamp: Stamp.Stamp }
-}
-
-const isWhole = (
-  d: IncomingDoc["delta"]
-): d is { readonly doc: Json.JsonObject; readonly stamp: Stamp.Stamp } => "doc" in d
+/**
+ * A document a remote sent: its delta (against `base`, with the sender's
+ * `vv`), or the whole document written at one stamp (`put` + `stamp`, i.e.
+ * `fromJson(put, stamp)`). The wire's entry as decoded, so a received batch
+ * is merged without copying each entry.
+ */
+export type IncomingDoc = Protocol.DeltaEntry
 
 export interface MergePolicy {
   /** Whether the remote may make this write (`before`/`after`: visible JSON, undefined = absent). */
@@ -314,8 +307,17 @@ export const make = Effect.gen(function*() {
         })
     }))
 
-  /** Merge a batch of remote deltas (from a link) as one op. */
-  const merge = (from: string, docs: ReadonlyArray<IncomingDoc>, policy?: MergePolicy) =>
+  /**
+   * Merge a batch of remote deltas (from a link) as one op: `groups` (whole
+   * documents by collection and stamp; `ids` when the caller computed them)
+   * first, then `docs`.
+   */
+  const merge = (
+    from: string,
+    docs: ReadonlyArray<IncomingDoc>,
+    policy?: MergePolicy,
+    groups: ReadonlyArray<Protocol.DeltaGroup & { readonly ids?: ReadonlyArray<string> }> = []
+  ) =>
     ask<MergeResult, never>((reply) => ({
       fail: (e) => Deferred.fail(reply, e).pipe(Effect.asVoid),
       stop: Effect.suspend(() => Deferred.fail(reply, new ReplicaStopped())).pipe(Effect.asVoid),
@@ -328,40 +330,53 @@ export const make = Effect.gen(function*() {
           const putJson: Array<string | undefined> = []
           const rejected: Array<{ collection: string; id: string }> = []
           const incomplete: Array<{ collection: string; id: string; vv: VersionVector.VersionVector }> = []
-          for (const doc of docs) {
-            const existing = records.get(doc.collection, doc.id) ?? ctx.source.lookup(doc.collection, doc.id)
+          const mergeOne = (
+            collection: string,
+            id: string,
+            base: VersionVector.VersionVector | undefined,
+            theirVv: VersionVector.VersionVector | undefined,
+            put: Json.JsonObject | undefined,
+            stamp: Stamp.Stamp | undefined,
+            delta: Document.DocState | undefined
+          ): void => {
+            const existing = records.get(collection, id) ?? ctx.source.lookup(collection, id)
             const vv = existing === undefined ? VersionVector.empty : existing.vv
-            if (doc.base !== undefined && !VersionVector.dominates(vv, doc.base)) {
-              incomplete.push({ collection: doc.collection, id: doc.id, vv })
-              continue
+            if (base !== undefined && !VersionVector.dominates(vv, base)) {
+              incomplete.push({ collection, id, vv })
+              return
             }
             let change: Op.Change | Op.Put
-            if (existing === undefined && isWhole(doc.delta)) {
+            if (existing === undefined && put !== undefined && stamp !== undefined) {
               // A whole new document: keep it whole (a compact row, a small op).
-              change = { collection: doc.collection, id: doc.id, put: doc.delta.doc, stamp: doc.delta.stamp }
+              change = { collection, id, put, stamp }
             } else {
-              const incoming = isWhole(doc.delta) ? Document.fromJson(doc.delta.doc, doc.delta.stamp) : doc.delta
+              const incoming = put !== undefined && stamp !== undefined ? Document.fromJson(put, stamp) : delta
+              // Decoding guarantees a body; an entry without one is nothing to merge.
+              if (incoming === undefined) return
               const fresh = Document.delta(incoming, vv)
-              const learned = doc.vv !== undefined && !VersionVector.dominates(vv, doc.vv)
-              if (fresh === undefined && !learned) continue
-              change = {
-                collection: doc.collection,
-                id: doc.id,
-                delta: fresh ?? Document.empty(),
-                ...(doc.vv === undefined ? {} : { vv: doc.vv })
-              }
+              const learned = theirVv !== undefined && !VersionVector.dominates(vv, theirVv)
+              if (fresh === undefined && !learned) return
+              change = theirVv === undefined
+                ? { collection, id, delta: fresh ?? Document.empty() }
+                : { collection, id, delta: fresh ?? Document.empty(), vv: theirVv }
             }
             const record = DocFold.fold(existing, change, seq)
-            if (policy !== undefined && !policy.canWrite(doc.collection, existing?.visible, record.visible)) {
-              rejected.push({ collection: doc.collection, id: doc.id })
-              continue
+            if (policy !== undefined && !policy.canWrite(collection, existing?.visible, record.visible)) {
+              rejected.push({ collection, id })
+              return
             }
             const top = Op.isPut(change) ? change.stamp : Document.maxStamp(change.delta)
             if (top !== "") Hlc.observe(clock, Stamp.hlc(top))
-            records.set(doc.collection, doc.id, record)
+            records.set(collection, id, record)
             changes.push(change)
             putJson.push(DocFold.putJson(change, record))
           }
+          for (const g of groups) {
+            g.docs.forEach((doc, i) =>
+              mergeOne(g.collection, g.ids?.[i] ?? Protocol.idOfDocument(doc), undefined, undefined, doc, g.stamp, undefined)
+            )
+          }
+          for (const d of docs) mergeOne(d.collection, d.id, d.base, d.vv, d.put, d.stamp, d.delta)
           if (changes.length === 0) {
             yield* Deferred.succeed(reply, { seq: undefined, rejected, incomplete })
             return

@@ -181,7 +181,8 @@ export const make = (options: SyncOptions) =>
             return { local: s.local, remote }
           })
         ),
-      isEvicted: (collection, id) => evicted.has(`${collection}\u0000${id}`),
+      isEvicted: (collection, id) => evicted.size > 0 && evicted.has(`${collection}\u0000${id}`),
+      anyEvicted: () => evicted.size > 0,
       rejected: (remote, m) =>
         Effect.zipRight(
           Effect.logWarning(`remote ${remote} refused ${m.docs.length} write(s): ${m.reason}`),
