@@ -11,6 +11,9 @@
  * Handlers then check the app named in the payload: another app's data is
  * `Forbidden`.
  */
+import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as RpcServer from "@effect/rpc/RpcServer"
 import { Api, Errors, Rpcs, ShoalClient } from "@shoal/client"
 import * as Effect from "effect/Effect"
@@ -91,13 +94,33 @@ export const HandlersLive = Rpcs.ShoalRpcs.toLayer(Effect.gen(function*() {
 }))
 
 /**
+ * 413 for an RPC request whose declared body is above the limit, before the
+ * RPC server reads it: the platform's own limit destroys the request stream,
+ * which the client sees as a reset connection. (A chunked body without a
+ * `Content-Length` still meets that ceiling; RPC clients declare the length.)
+ */
+const rpcBodyLimit = HttpLayerRouter.middleware(
+  Effect.map(BigPeerSettings, (settings) => (httpEffect) =>
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      const declared = request.headers["content-length"]
+      if (request.method !== "POST" || declared === undefined || !/^\d+$/.test(declared)) return httpEffect
+      if (Number(declared) <= settings.maxBodyBytes) return httpEffect
+      return Effect.succeed(HttpServerResponse.unsafeJson(
+        { error: { description: `request body too large: the limit is ${settings.maxBodyBytes} bytes` } },
+        { status: 413, headers: { connection: "close" } }
+      ))
+    }))
+).layer
+
+/**
  * `POST /rpc` (ndjson) and `GET /rpc` (WebSocket, msgpack), sharing the path.
  * No span per request: tracing every call cost more CPU than the call itself
  * under load (bench/bigpeer.ts); handlers still log and fail with typed errors.
  */
 export const routes = Layer.mergeAll(
   RpcServer.layerHttpRouter({ group: Rpcs.ShoalRpcs, path: Rpcs.RPC_PATH, protocol: "http", disableTracing: true }).pipe(
-    Layer.provide(ShoalClient.serializationHttp)
+    Layer.provide(ShoalClient.serializationHttp),
+    Layer.provide(rpcBodyLimit)
   ),
   RpcServer.layerHttpRouter({ group: Rpcs.ShoalRpcs, path: Rpcs.RPC_PATH, protocol: "websocket", disableTracing: true }).pipe(
     Layer.provide(ShoalClient.serializationWebSocket)

@@ -6,7 +6,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { ADMIN_KEY, everything, execute, rpcClient, startBigPeer } from "./util/harness.js"
+import { ADMIN_KEY, everything, execute, request, rpcClient, startBigPeer } from "./util/harness.js"
 
 const protocols = ["websocket", "http"] as const
 
@@ -164,5 +164,24 @@ describe.each(protocols)("RPC over %s", (protocol) => {
       expect(denied._tag).toBe("Forbidden")
       const oplog = yield* Effect.flip(mine.ReadOpLog({ appId: "perm" }).pipe(Stream.runDrain))
       expect(oplog._tag).toBe("Forbidden")
+    }))
+})
+
+describe("RPC over HTTP: body limit", () => {
+  it.scopedLive("a body above the limit gets 413 (not a reset) and the server keeps serving", () =>
+    Effect.gen(function*() {
+      const { apps, url } = yield* startBigPeer({ maxBodyBytes: 6 * 1024 * 1024 })
+      const app = yield* apps.ensure({ appId: "big", identityMode: "online-playground" })
+      const token = Redacted.value(Option.getOrThrow(app.playgroundToken))
+      const oversized = yield* request(`${url}/rpc`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/ndjson" },
+        body: "x".repeat(7 * 1024 * 1024)
+      })
+      expect(oversized.status).toBe(413)
+      expect(oversized.body).toEqual({ error: { description: expect.stringContaining("too large") } })
+      const client = yield* rpcClient(url, token, "http")
+      const ok = yield* client.Execute({ appId: "big", statement: "SELECT * FROM s" })
+      expect(ok.items).toEqual([])
     }))
 })
