@@ -628,11 +628,12 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         const refused = result.rejected.length + result.incomplete.length === 0
           ? undefined
           : new Set([...result.rejected, ...result.incomplete].map((r) => docKey(r.collection, r.id)))
+        // A whole document's stamp replaces what was known of it: `known` is a
+        // lower bound, and a smaller one only costs bytes later, never data.
+        // (One map write per document: initial syncs take this path.)
         for (const g of groups) {
           for (const id of g.ids) {
-            if (refused !== undefined && refused.has(docKey(g.collection, id))) continue
-            const prior = known.entry(g.collection, id)
-            known.set(g.collection, id, prior === undefined ? g.stamp : VersionVector.merge(known.get(g.collection, id) ?? {}, stampVersionVector(g.stamp)))
+            if (refused === undefined || !refused.has(docKey(g.collection, id))) known.set(g.collection, id, g.stamp)
           }
         }
         for (const d of docs) {
