@@ -103,6 +103,10 @@ interface Command {
 
 const MAILBOX = 4096
 const MAX_BATCH = 1024
+/** One command in this many goes through the mailbox to detect concurrent callers. */
+const PROBE_EVERY = 32
+/** Commands that queue (for group commit) after a batch showed concurrent callers. */
+const GROUPING_RUN = 1024
 
 export const make = Effect.gen(function*() {
   const store = yield* ReplicaStore
@@ -163,8 +167,21 @@ export const make = Effect.gen(function*() {
       Effect.catchAllDefect((d) => Effect.logError("replica batch defect", d))
     )
 
+  // Direct runs or the mailbox (see `ask`): the count of commands handled so
+  // far, and until which count callers queue because batches were forming.
+  let handled = 0
+  let queueUntil = 0
   const loop = Queue.takeBetween(inbox, 1, MAX_BATCH).pipe(
-    Effect.flatMap((batch) => writerLock.withPermits(1)(runBatch(batch))),
+    Effect.flatMap((batch) =>
+      Effect.zipRight(
+        writerLock.withPermits(1)(runBatch(batch)),
+        Effect.sync(() => {
+          handled += batch.length
+          // Several callers were waiting: they are concurrent, keep grouping them.
+          if (batch.length > 1) queueUntil = handled + GROUPING_RUN
+        })
+      )
+    ),
     Effect.forever
   )
 
@@ -176,6 +193,7 @@ export const make = Effect.gen(function*() {
   )
   yield* Effect.forkScoped(loop)
 
+  let asked = 0
   const submit = (cmd: Command) =>
     Queue.offer(inbox, cmd).pipe(Effect.asVoid)
 
@@ -186,16 +204,26 @@ export const make = Effect.gen(function*() {
   // When nothing is queued and no batch is running, the caller runs its
   // command as a batch of one itself, under the writer lock: the same code
   // and the same commit, without the two fiber hops through the mailbox
-  // (about half the cost of a sequential single-document write). Under
-  // concurrency the lock is taken, callers queue, and group commit applies.
+  // (about half the cost of a sequential single-document write).
+  //
+  // A caller that runs directly never yields, so concurrent callers would be
+  // served one by one and never group-committed. Every `PROBE_EVERY`-th
+  // command therefore goes through the mailbox: if other callers are ready,
+  // they queue behind it (the mailbox is no longer empty), the actor takes
+  // them as one batch, and callers keep queueing for `GROUPING_RUN` commands.
+  // A sequential caller pays one mailbox round trip per `PROBE_EVERY` writes.
   const ask = <A, E>(build: (reply: Deferred.Deferred<A, E | ReplicaDefect | StoreError | ReplicaStopped>) => Command) =>
     Effect.gen(function*() {
       if (yield* Deferred.isDone(stopped)) return yield* new ReplicaStopped()
       const reply = yield* Deferred.make<A, E | ReplicaDefect | StoreError | ReplicaStopped>()
       const cmd = build(reply)
-      if ((yield* Queue.size(inbox)) === 0) {
+      const probe = ++asked % PROBE_EVERY === 0
+      if (!probe && handled >= queueUntil && (yield* Queue.size(inbox)) === 0) {
         const ran = yield* writerLock.withPermitsIfAvailable(1)(runBatch([cmd]))
-        if (Option.isSome(ran)) return yield* Deferred.await(reply)
+        if (Option.isSome(ran)) {
+          handled++
+          return yield* Deferred.await(reply)
+        }
       }
       yield* submit(cmd)
       if (yield* Deferred.isDone(stopped)) yield* cmd.stop
