@@ -39,7 +39,7 @@ import { Tenants } from "./Tenants.js"
 /** Body of `execute`. */
 export const ExecuteBody = Schema.Struct({
   statement: Schema.String,
-  args: Schema.optionalWith(Json.JsonObject, { exact: true })
+  args: Schema.optionalWith(Json.JsonObjectInput, { exact: true })
 })
 
 /** Body of `auth/login`. */

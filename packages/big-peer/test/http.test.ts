@@ -68,6 +68,11 @@ describe("HTTP Data API", () => {
         ],
         ["unknown app", execute(url, EXEC("nope"), token, { statement: "SELECT * FROM orders" }), 404],
         [
+          "a __proto__ field (would be lost in decoding)",
+          execute(url, EXEC("shop"), token, '{"statement":"INSERT INTO orders DOCUMENTS (:o)","args":{"o":{"n":{"__proto__":{"x":1}}}}}'),
+          400
+        ],
+        [
           "document above 5 MiB",
           execute(url, EXEC("shop"), token, {
             statement: "INSERT INTO orders DOCUMENTS (:o)",

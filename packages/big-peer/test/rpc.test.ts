@@ -183,5 +183,9 @@ describe("RPC over HTTP: body limit", () => {
       const client = yield* rpcClient(url, token, "http")
       const ok = yield* client.Execute({ appId: "big", statement: "SELECT * FROM s" })
       expect(ok.items).toEqual([])
+      // A "__proto__" field is refused, not dropped on the way.
+      const proto = yield* Effect.exit(client.Execute({ appId: "big", statement: "INSERT INTO s DOCUMENTS (:d)", args: JSON.parse('{"d":{"_id":"p","__proto__":{"x":1}}}') }))
+      expect(proto._tag).toBe("Failure")
+      expect((yield* client.Execute({ appId: "big", statement: "SELECT * FROM s" })).items).toEqual([])
     }))
 })

@@ -13,7 +13,7 @@ import * as Schema from "effect/Schema"
 const Count = Schema.NonNegativeInt
 
 /** Named arguments of a DQL statement (`:name` in the statement). */
-export const Args = Json.JsonObject
+export const Args = Json.JsonObjectInput
 /** See {@link Args}. */
 export type Args = typeof Args.Type
 

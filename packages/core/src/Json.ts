@@ -2,6 +2,9 @@
  * JSON values as stored in documents and carried on the wire.
  * `undefined` never appears inside a Json value: a missing field is absent.
  */
+import * as Arbitrary from "effect/Arbitrary"
+import type * as AST from "effect/SchemaAST"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
 export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
@@ -19,6 +22,42 @@ export const Json: Schema.Schema<Json> = Schema.suspend(() =>
 )
 
 export const JsonObject: Schema.Schema<JsonObject> = Schema.Record({ key: Schema.String, value: Json })
+
+/**
+ * Whether a parsed value has an own key "__proto__" at any depth (JSON.parse
+ * makes such keys; Schema decoding and msgpack would drop or rename them).
+ */
+export const hasProtoKey = (u: unknown): boolean => {
+  if (Array.isArray(u)) return u.some(hasProtoKey)
+  if (typeof u !== "object" || u === null) return false
+  if (Object.hasOwn(u, "__proto__")) return true
+  for (const v of Object.values(u)) if (hasProtoKey(v)) return true
+  return false
+}
+
+/**
+ * A JSON object arriving from outside (HTTP and RPC bodies): refused when it
+ * holds a "__proto__" key, which decoding would otherwise drop silently.
+ */
+const isJsonObjectValue = Schema.is(JsonObject)
+const checkInput = () => (input: unknown, _options: AST.ParseOptions, ast: AST.Declaration) =>
+  hasProtoKey(input)
+    ? ParseResult.fail(new ParseResult.Type(ast, input, `"__proto__" is not allowed as a field name`))
+    : isJsonObjectValue(input)
+    ? ParseResult.succeed(input)
+    : ParseResult.fail(new ParseResult.Type(ast, input, "expected a JSON object"))
+
+/**
+ * A JSON object arriving from outside (HTTP and RPC bodies), checked as it
+ * is (a declared schema: nothing is rebuilt) on decode and on encode, and
+ * refused when it holds a "__proto__" key, which rebuilding an object (a
+ * Schema.Record) or msgpack would otherwise drop or rename silently.
+ */
+export const JsonObjectInput: Schema.Schema<JsonObject> = Schema.declare<JsonObject, JsonObject, readonly []>(
+  [],
+  { decode: checkInput, encode: checkInput },
+  { identifier: "JsonObject", arbitrary: () => Arbitrary.makeLazy(JsonObject) }
+)
 
 /**
  * `obj[key] = value`, except that a key named "__proto__" stays an own field
