@@ -115,6 +115,12 @@ export interface LinkOptions {
   readonly maxBatchDocs?: number
   readonly maxBatchBytes?: number
   readonly handshakeTimeout?: Duration.DurationInput
+  /**
+   * The version to announce (default `Protocol.PROTOCOL_VERSION`): an older
+   * minor makes this peer behave as a peer of that version would (tests of
+   * mixed versions).
+   */
+  readonly protocolVersion?: Protocol.ProtocolVersion
 }
 
 /** Bytes and frames on the wire, added up across links (mutable counters). */
@@ -268,10 +274,11 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       )
 
     // ---------------------------------------------------------------- handshake
+    const announced = deps.options?.protocolVersion ?? Protocol.PROTOCOL_VERSION
     const token = yield* auth.token
     yield* send({
       _tag: "Hello",
-      protocolVersion: Protocol.PROTOCOL_VERSION,
+      protocolVersion: announced,
       appIdHash: local.appIdHash,
       siteId: local.siteId,
       networkId: local.networkId,
@@ -294,7 +301,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     if (Either.isLeft(grant)) return yield* refuse(grant.left)
     yield* send({
       _tag: "Welcome",
-      protocolVersion: Protocol.PROTOCOL_VERSION,
+      protocolVersion: announced,
       siteId: local.siteId,
       networkId: local.networkId,
       deviceName: local.deviceName
@@ -366,7 +373,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       bytes: number
     }
     const batch: Outgoing = { entries: [], groups: [], count: 0, bytes: 0 }
-    const useGroups = version.right.minor >= Protocol.GROUPS_MINOR
+    const useGroups = Math.min(version.right.minor, announced.minor) >= Protocol.GROUPS_MINOR
 
     const flush = (
       meta: { upToSeq?: number; scanDone?: string; resent?: ReadonlyArray<string>; progress?: Protocol.Progress }

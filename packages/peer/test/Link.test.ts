@@ -52,6 +52,34 @@ describe("Link over an in-process pipe", () => {
       expect((yield* query(b, "SELECT * FROM t ORDER BY _id")).map((d) => d._id)).toEqual(["1", "3"])
     })))
 
+  it.live("whole documents travel in groups between 1.1 peers, and one by one to a 1.0 peer", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const docs = Array.from({ length: 300 }, (_, i) => ({ _id: `d${i}`, n: i, text: "some text" }))
+      const bytesFor = (sender: Partial<Sync.SyncOptions>, receiver: Partial<Sync.SyncOptions>) =>
+        Effect.gen(function*() {
+          const a = yield* pipePeer("a", sender)
+          const b = yield* pipePeer("b", receiver)
+          yield* a.peer.execute("INSERT INTO t DOCUMENTS (:d)", { d: docs })
+          yield* b.sync.registerSubscription("SELECT * FROM t")
+          yield* a.sync.registerSubscription("SELECT * FROM t")
+          const [ca, cb] = yield* pipe
+          yield* a.sync.accept(ca)
+          yield* b.sync.accept(cb)
+          yield* eventually(Effect.flatMap(query(b, "SELECT * FROM t"), (items) => items.length === 300 ? Effect.void : Effect.fail("not yet")))
+          // And back: a write on the receiver reaches the sender.
+          yield* b.peer.execute("INSERT INTO t DOCUMENTS (:d)", { d: [{ _id: "from-b" }] })
+          yield* eventually(Effect.flatMap(query(a, "SELECT * FROM t WHERE _id = 'from-b'"), (items) => items.length === 1 ? Effect.void : Effect.fail("not yet")))
+          expect(JSON.stringify(yield* query(b, "SELECT * FROM t WHERE n < 3 ORDER BY n"))).toBe(JSON.stringify(docs.slice(0, 3)))
+          return (yield* b.sync.traffic).bytesReceived
+        })
+      const old = { link: { protocolVersion: { major: 1, minor: 0 } } }
+      const grouped = yield* Effect.scoped(bytesFor({}, {}))
+      const toOld = yield* Effect.scoped(bytesFor({}, old))
+      const fromOld = yield* Effect.scoped(bytesFor(old, {}))
+      expect(grouped).toBeLessThan(toOld * 0.7)
+      expect(grouped).toBeLessThan(fromOld * 0.7)
+    })))
+
   it.live("a peer of another app or protocol version is rejected", () =>
     Effect.scoped(Effect.gen(function*() {
       const a = yield* pipePeer("a")
