@@ -9,13 +9,10 @@
  * is reused rather than serialized again. Decoding expands groups back into
  * `Put` changes, so the `Op` a reader gets is the same either way.
  */
-import { Json, type Op } from "@shoal/core"
+import { Json, type Op, Protocol } from "@shoal/core"
 
-/** The id a document's `_id` gives (as the executor computes it). */
-export const idOf = (doc: Json.JsonObject): string => {
-  const id = doc._id ?? null
-  return typeof id === "string" ? JSON.stringify(id) : Json.canonical(id)
-}
+/** The id a document's `_id` gives (as the executor and the wire compute it). */
+export const idOf = Protocol.idOfDocument
 
 type Change = Op.Op["changes"][number]
 

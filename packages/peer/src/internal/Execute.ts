@@ -3,7 +3,7 @@
  * functions of the source; writes go through a `Writer` the Replica actor
  * provides (it owns stamps, the pending overlay and the op being built).
  */
-import { Document, Dql, Json, type Op, type SiteId, type Stamp } from "@shoal/core"
+import { Document, Dql, Json, type Op, Protocol, type SiteId, type Stamp } from "@shoal/core"
 import { type DocRecord, DocumentTooLarge, StoreError } from "@shoal/store-sqlite"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -120,7 +120,7 @@ const insert = (w: Writer, s: Dql.Ast.Insert, args: Json.JsonObject) =>
       const ids: Array<Json.Json> = []
       for (const doc of docs) {
         const _id = doc._id ?? null
-        const id = typeof _id === "string" ? JSON.stringify(_id) : canonicalId(_id)
+        const id = Protocol.idOfDocument(doc)
         const existing = w.source.lookup(s.collection, id)
         if (existing?.visible !== undefined) {
           if (s.onConflict === "DO NOTHING") continue
