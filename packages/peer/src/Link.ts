@@ -194,6 +194,11 @@ const compile = (q: Protocol.Query): Either.Either<CompiledQuery, string> => {
 /** A query on this collection name matches every collection (a Big Peer's "everything"). */
 export const ALL_COLLECTIONS = "*"
 
+/** Ops one pass of the op stream considers at most. */
+const OPS_PER_PASS = 256
+/** Committed ops a link keeps from its commit events. */
+const RECENT_OPS = 1024
+
 const matchesAny = (queries: ReadonlyArray<CompiledQuery>, collection: string, doc: Json.JsonObject | undefined) =>
   queries.some((q) =>
     (q.query.collection === collection || q.query.collection === ALL_COLLECTIONS) &&
@@ -324,6 +329,8 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const known = new KnownVersions()
     /** Docs the remote evicted: not re-sent unless it subscribes to them again. */
     const remoteEvicted = new Set<string>()
+    /** Ops of the latest commits, oldest first (see `waker`). */
+    const recent: Array<Op.Op> = []
     let remoteQueries: ReadonlyArray<CompiledQuery> = []
     const cursor = yield* store.getCursor(remoteSite).pipe(Effect.mapError((e) => fail(e.message)))
     let synced = new Set(cursor.syncedQueries)
@@ -471,10 +478,23 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const streamOps = Effect.gen(function*() {
       const top = store.lastSeq()
       if (top <= sentSeq) return false
-      const ops = yield* store.readOpsNotFrom(sentSeq, remoteSite, 256).pipe(Effect.mapError((e) => fail(e.message)))
+      while (recent.length > 0 && recent[0]!.seq <= sentSeq) recent.shift()
+      const fromEvents = recent.length > 0 && recent[0]!.seq === sentSeq + 1 && recent[recent.length - 1]!.seq === top
+      // Every op up to `through` is considered by this pass (those merged from
+      // this remote need nothing: it has them).
+      let through = top
+      let ops: ReadonlyArray<Op.Op>
+      if (fromEvents) {
+        const taken = recent.splice(0, OPS_PER_PASS)
+        through = taken[taken.length - 1]!.seq
+        ops = taken.filter((op) => op.from !== remoteSite)
+      } else {
+        ops = yield* store.readOpsNotFrom(sentSeq, remoteSite, OPS_PER_PASS).pipe(Effect.mapError((e) => fail(e.message)))
+        if (ops.length === OPS_PER_PASS) through = ops[ops.length - 1]!.seq
+      }
       if (ops.length === 0) {
         // Only ops merged from this remote: nothing to send, the cursor moves on.
-        sentSeq = top
+        sentSeq = through
         yield* flush({ upToSeq: sentSeq })
         return true
       }
@@ -502,6 +522,8 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         sentSeq = op.seq
       }
       if (evictions.length > 0) yield* send({ _tag: "Summary", docs: evictions })
+      // Ops of this remote after the last one sent were considered too.
+      if (through > sentSeq) sentSeq = through
       yield* flush({ upToSeq: sentSeq })
       return true
     })
@@ -561,9 +583,20 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       }
     })
 
-    // Wake the sender on every commit (the op log is the source of truth).
+    // Wake the sender on every commit (the op log is the source of truth),
+    // keeping the committed ops: a link that is caught up sends from them
+    // without reading the op log back (bounded; any gap reads the store).
     const commits = yield* replica.subscribe
-    const waker = Queue.take(commits).pipe(Effect.zipRight(poke), Effect.forever)
+    const waker = Queue.take(commits).pipe(
+      Effect.tap((e) =>
+        Effect.sync(() => {
+          recent.push(e.op)
+          if (recent.length > RECENT_OPS) recent.splice(0, recent.length - RECENT_OPS)
+        })
+      ),
+      Effect.zipRight(poke),
+      Effect.forever
+    )
 
     // Local (and relayed) queries to the remote, re-sent when they change.
     const subscriber = hooks.queriesFor(linkId).pipe(

@@ -60,6 +60,8 @@ export interface CommitEvent {
   /** The remote site whose deltas this op merged (sync ops only). */
   readonly from?: string
   readonly changes: ReadonlyArray<{ readonly collection: string; readonly id: string; readonly evicted?: boolean }>
+  /** The op as committed (what a reader of the op log at `seq` gets). */
+  readonly op: Op.Op
 }
 
 /**
@@ -322,6 +324,7 @@ export const make = Effect.gen(function*() {
           ctx.events.push({
             seq,
             origin: "local",
+            op,
             // The changes themselves name their documents; only evictions need marking.
             changes: evictions
               ? changes.map((c) => Op.isEviction(c) ? { collection: c.collection, id: c.id, evicted: true } : c)
@@ -413,13 +416,9 @@ export const make = Effect.gen(function*() {
           ctx.pending.absorb(records)
           const now = yield* Clock.currentTimeMillis
           const hlc = Hlc.tick(clock, now)
-          ctx.commits.push({
-            op: { seq, txnId: Op.txnId(site, seq), siteId: site, hlc, origin: "sync", from: SiteId.unsafeFromString(from), changes },
-            docs: docsOut,
-            evicted: [],
-            putJson
-          })
-          ctx.events.push({ seq, origin: "sync", from, changes })
+          const op: Op.Op = { seq, txnId: Op.txnId(site, seq), siteId: site, hlc, origin: "sync", from: SiteId.unsafeFromString(from), changes }
+          ctx.commits.push({ op, docs: docsOut, evicted: [], putJson })
+          ctx.events.push({ seq, origin: "sync", from, changes, op })
           ctx.settle.push((failure) =>
             failure === undefined
               ? Deferred.succeed(reply, { seq, rejected, incomplete })
