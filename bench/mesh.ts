@@ -9,10 +9,10 @@ import { Transport } from "@shoal/core"
 import { SmallPeer, type SmallPeerShape, Sync } from "@shoal/peer"
 import { MemoryNetwork } from "@shoal/transport-memory"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
-import * as Stream from "effect/Stream"
 import { join } from "node:path"
 import type { Bench, BenchContext, Row } from "./Bench.js"
 
@@ -98,20 +98,27 @@ export const mesh: Bench = {
       const hops = hopsFrom(PEERS, edges, writer)
       const arrivals = new Array<number>(PEERS).fill(Number.NaN)
       let t0 = 0
-      // Arrival = the commit that merged the document on that peer.
+      // Arrival = the commit that merged the document on that peer (seen
+      // inside its writer, right after the commit).
+      const probeId = JSON.stringify("probe")
       const watchers = yield* Effect.forEach(peers, (p, i) =>
-        p.peer.replica.commitEvents.pipe(
-          Stream.filter((e) => e.changes.some((c) => c.id === JSON.stringify("probe"))),
-          Stream.take(1),
-          Stream.runForEach(() => Effect.sync(() => void (arrivals[i] = performance.now() - t0))),
-          Effect.forkScoped
-        ))
+        Effect.gen(function*() {
+          const arrived = yield* Deferred.make<void>()
+          yield* p.peer.replica.watch(Effect.void, (events) =>
+            Number.isNaN(arrivals[i]!) && events.some((e) => e.changes.some((c) => c.id === probeId))
+              ? Effect.asVoid(Effect.zipRight(
+                Effect.sync(() => void (arrivals[i] = performance.now() - t0)),
+                Deferred.succeed(arrived, undefined)
+              ))
+              : Effect.void)
+          return arrived
+        }))
       yield* Effect.sleep("50 millis")
       yield* ctx.log("one write at peer 0")
       t0 = performance.now()
       yield* peers[writer]!.peer.execute("INSERT INTO notes DOCUMENTS (:d)", { d: { _id: "probe", title: "hello", body: "x".repeat(40) } })
       arrivals[writer] = 0
-      yield* Effect.forEach(watchers.slice(1), (f) => f.await, { discard: true }).pipe(Effect.timeout("60 seconds"), Effect.ignore)
+      yield* Effect.forEach(watchers.slice(1), Deferred.await, { discard: true }).pipe(Effect.timeout("60 seconds"), Effect.ignore)
 
       const late = arrivals.map((ms, i) => ms - (hops[i]! * LATENCY_MS + 50))
       const worst = Math.max(...late)

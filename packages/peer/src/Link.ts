@@ -586,17 +586,14 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     // Wake the sender on every commit (the op log is the source of truth),
     // keeping the committed ops: a link that is caught up sends from them
     // without reading the op log back (bounded; any gap reads the store).
-    const commits = yield* replica.subscribe
-    const waker = Queue.take(commits).pipe(
-      Effect.tap((e) =>
-        Effect.sync(() => {
-          recent.push(e.op)
-          if (recent.length > RECENT_OPS) recent.splice(0, recent.length - RECENT_OPS)
-        })
-      ),
-      Effect.zipRight(poke),
-      Effect.forever
-    )
+    // The watcher runs inside the replica's writer right after each commit:
+    // no fiber or queue of its own per commit, only the poke.
+    yield* replica.watch(Effect.void, (events) =>
+      Effect.suspend(() => {
+        for (const e of events) recent.push(e.op)
+        if (recent.length > RECENT_OPS) recent.splice(0, recent.length - RECENT_OPS)
+        return poke
+      }))
 
     // Local (and relayed) queries to the remote, re-sent when they change.
     const subscriber = hooks.queriesFor(linkId).pipe(
@@ -791,7 +788,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       })
 
     // The first loop to end (success or failure) ends the link.
-    const background = Effect.zipRight(Effect.all([sender, waker, subscriber], { concurrency: "unbounded" }), Effect.never)
+    const background = Effect.zipRight(Effect.all([sender, subscriber], { concurrency: "unbounded" }), Effect.never)
     yield* receiver.pipe(
       Effect.raceFirst(background),
       Effect.raceFirst(expiry),

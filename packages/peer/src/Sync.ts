@@ -121,14 +121,14 @@ export const make = (options: SyncOptions) =>
     const traffic: Link.Traffic = { framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0 }
 
     // Evicted docs are refused from remotes until a subscription asks again.
-    yield* replica.commitEvents.pipe(
-      Stream.runForEach((e) =>
-        Effect.sync(() => {
+    // Noted inside the writer after each commit (no fiber, no stream per commit).
+    yield* replica.watch(Effect.void, (events) =>
+      Effect.sync(() => {
+        for (const e of events) {
+          if (e.origin !== "local") continue
           for (const c of e.changes) if (c.evicted === true) evicted.add(`${c.collection}\u0000${c.id}`)
-        })
-      ),
-      Effect.forkScoped
-    )
+        }
+      }))
 
     const queriesFor = (linkId: string) =>
       queries.changes.pipe(
