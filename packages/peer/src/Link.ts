@@ -194,6 +194,8 @@ const compile = (q: Protocol.Query): Either.Either<CompiledQuery, string> => {
 /** A query on this collection name matches every collection (a Big Peer's "everything"). */
 export const ALL_COLLECTIONS = "*"
 
+/** Documents in the first page of an initial sync (later pages: `maxBatchDocs`). */
+const FIRST_SCAN_PAGE = 200
 /** Ops one pass of the op stream considers at most. */
 const OPS_PER_PASS = 256
 /** Committed ops a link keeps from its commit events. */
@@ -533,21 +535,23 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       const scan = scans[0]
       if (scan === undefined) return false
       const collection = scan.query.query.collection
+      // A short first page gets the remote started while the next pages are read.
+      const limit = scan.sent === 0 ? Math.min(maxBatchDocs, FIRST_SCAN_PAGE) : maxBatchDocs
       const page = yield* (collection === ALL_COLLECTIONS
-        ? store.scanAllDocs(scan.afterCollection, scan.afterId, maxBatchDocs)
-        : store.scanDocs(collection, scan.afterId, maxBatchDocs)).pipe(Effect.mapError((e) => fail(e.message)))
+        ? store.scanAllDocs(scan.afterCollection, scan.afterId, limit)
+        : store.scanDocs(collection, scan.afterId, limit)).pipe(Effect.mapError((e) => fail(e.message)))
+      const only = [scan.query]
       yield* offering(() => {
         for (const record of page) {
           scan.afterCollection = record.collection
           scan.afterId = record.id
-          const key = docKey(record.collection, record.id)
-          if (record.visible === undefined || !matchesAny([scan.query], record.collection, record.visible)) continue
-          remoteEvicted.delete(key)
+          if (record.visible === undefined || !matchesAny(only, record.collection, record.visible)) continue
+          if (remoteEvicted.size > 0) remoteEvicted.delete(docKey(record.collection, record.id))
           offerDoc(record.collection, record.id, false, record)
           scan.sent++
         }
       })
-      const done = page.length < maxBatchDocs
+      const done = page.length < limit
       if (done) scans.shift()
       yield* flush({
         ...(done ? { scanDone: scan.key } : {}),

@@ -368,7 +368,8 @@ export const make = Effect.gen(function*() {
             theirVv: VersionVector.VersionVector | undefined,
             put: Json.JsonObject | undefined,
             stamp: Stamp.Stamp | undefined,
-            delta: Document.DocState | undefined
+            delta: Document.DocState | undefined,
+            observeStamp: boolean
           ): void => {
             const existing = records.get(collection, id) ?? ctx.source.lookup(collection, id)
             const vv = existing === undefined ? VersionVector.empty : existing.vv
@@ -396,18 +397,23 @@ export const make = Effect.gen(function*() {
               rejected.push({ collection, id })
               return
             }
-            const top = Op.isPut(change) ? change.stamp : Document.maxStamp(change.delta)
-            if (top !== "") Hlc.observe(clock, Stamp.hlc(top))
+            // A group's stamp is observed once, after the group (see below).
+            if (observeStamp) {
+              const top = Op.isPut(change) ? change.stamp : Document.maxStamp(change.delta)
+              if (top !== "") Hlc.observe(clock, Stamp.hlc(top))
+            }
             records.set(collection, id, record)
             changes.push(change)
             putJson.push(DocFold.putJson(change, record))
           }
           for (const g of groups) {
+            const before = changes.length
             g.docs.forEach((doc, i) =>
-              mergeOne(g.collection, g.ids?.[i] ?? Protocol.idOfDocument(doc), undefined, undefined, doc, g.stamp, undefined)
+              mergeOne(g.collection, g.ids?.[i] ?? Protocol.idOfDocument(doc), undefined, undefined, doc, g.stamp, undefined, false)
             )
+            if (changes.length > before) Hlc.observe(clock, Stamp.hlc(g.stamp))
           }
-          for (const d of docs) mergeOne(d.collection, d.id, d.base, d.vv, d.put, d.stamp, d.delta)
+          for (const d of docs) mergeOne(d.collection, d.id, d.base, d.vv, d.put, d.stamp, d.delta, true)
           if (changes.length === 0) {
             yield* Deferred.succeed(reply, { seq: undefined, rejected, incomplete })
             return
