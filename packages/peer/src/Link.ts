@@ -673,9 +673,8 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         // lower bound, and a smaller one only costs bytes later, never data.
         // (One map write per document: initial syncs take this path.)
         for (const g of groups) {
-          for (const id of g.ids) {
-            if (refused === undefined || !refused.has(docKey(g.collection, id))) known.set(g.collection, id, g.stamp)
-          }
+          if (refused === undefined) known.setGroup(g.collection, g.stamp, g.ids)
+          else for (const id of g.ids) if (!refused.has(docKey(g.collection, id))) known.set(g.collection, id, g.stamp)
         }
         for (const d of docs) {
           if (refused !== undefined && refused.has(docKey(d.collection, d.id))) continue

@@ -18,29 +18,58 @@ const toVv = (k: Known): VersionVector.VersionVector => (typeof k === "string" ?
 
 export class KnownVersions {
   private readonly byCollection = new Map<string, Map<string, Known>>()
+  /**
+   * Groups recorded by `setGroup`, applied (in order, before anything else)
+   * only when the map is next read or written: a receiver records every
+   * document of an initial sync, usually long before it looks any up.
+   */
+  private deferred: Array<{ readonly collection: string; readonly stamp: Stamp.Stamp; readonly ids: ReadonlyArray<string> }> = []
+
+  private settle(): void {
+    if (this.deferred.length === 0) return
+    const groups = this.deferred
+    this.deferred = []
+    for (const g of groups) {
+      const ids = this.idsOf(g.collection)
+      for (const id of g.ids) ids.set(id, g.stamp)
+    }
+  }
+
+  private idsOf(collection: string): Map<string, Known> {
+    let ids = this.byCollection.get(collection)
+    if (ids === undefined) this.byCollection.set(collection, (ids = new Map()))
+    return ids
+  }
 
   get(collection: string, id: string): VersionVector.VersionVector | undefined {
-    const k = this.byCollection.get(collection)?.get(id)
+    const k = this.entry(collection, id)
     return k === undefined ? undefined : toVv(k)
   }
 
   has(collection: string, id: string): boolean {
+    this.settle()
     return this.byCollection.get(collection)?.has(id) === true
   }
 
   /** Record a version vector, or the stamp of a document known whole. */
   set(collection: string, id: string, known: Known): void {
-    let ids = this.byCollection.get(collection)
-    if (ids === undefined) this.byCollection.set(collection, (ids = new Map()))
-    ids.set(id, known)
+    this.settle()
+    this.idsOf(collection).set(id, known)
+  }
+
+  /** `set(collection, id, stamp)` for each id, deferred until the next access. */
+  setGroup(collection: string, stamp: Stamp.Stamp, ids: ReadonlyArray<string>): void {
+    this.deferred.push({ collection, stamp, ids })
   }
 
   /** The raw entry (a vv or a stamp), to restore it later with `set`. */
   entry(collection: string, id: string): Known | undefined {
+    this.settle()
     return this.byCollection.get(collection)?.get(id)
   }
 
   delete(collection: string, id: string): void {
+    this.settle()
     this.byCollection.get(collection)?.delete(id)
   }
 }
