@@ -242,13 +242,31 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         return conn.send(bytes)
       }).pipe(Effect.mapError((e) => fail(`send failed: ${e.reason}`)))
 
-    const pull = yield* Stream.toPull(conn.incoming.pipe(Stream.rechunk(1)))
-    const next: Effect.Effect<Option.Option<Protocol.Message>, LinkError> = pull.pipe(
-      Effect.map(Chunk.head),
-      Effect.catchAll(Option.match({
-        onNone: () => Effect.succeed(Option.none<Uint8Array>()),
-        onSome: (e) => Effect.fail(fail(`connection lost: ${e.reason}`))
-      })),
+    // Frames come in chunks (whatever arrived together); they are handed out
+    // one at a time from the current chunk, so a burst costs one pull.
+    const pull = yield* Stream.toPull(conn.incoming)
+    let buffered: Chunk.Chunk<Uint8Array> = Chunk.empty()
+    const nextFrame: Effect.Effect<Option.Option<Uint8Array>, LinkError> = Effect.suspend(() => {
+      const head = Chunk.head(buffered)
+      if (Option.isSome(head)) {
+        buffered = Chunk.drop(buffered, 1)
+        return Effect.succeed(head)
+      }
+      return pull.pipe(
+        Effect.matchEffect({
+          // An empty chunk is not the end: pull again.
+          onSuccess: (chunk) => {
+            buffered = chunk
+            return nextFrame
+          },
+          onFailure: Option.match({
+            onNone: () => Effect.succeed(Option.none<Uint8Array>()),
+            onSome: (e) => Effect.fail(fail(`connection lost: ${e.reason}`))
+          })
+        })
+      )
+    })
+    const next: Effect.Effect<Option.Option<Protocol.Message>, LinkError> = nextFrame.pipe(
       Effect.flatMap(Option.match({
         onNone: () => Effect.succeed(Option.none()),
         onSome: (bytes) => {
