@@ -194,6 +194,8 @@ const compile = (q: Protocol.Query): Either.Either<CompiledQuery, string> => {
 /** A query on this collection name matches every collection (a Big Peer's "everything"). */
 export const ALL_COLLECTIONS = "*"
 
+/** Longest a link delays writing an acknowledged cursor (coalescing Acks). */
+const CURSOR_WRITE_MS = Duration.millis(20)
 /** Documents in the first page of an initial sync (later pages: `maxBatchDocs`). */
 const FIRST_SCAN_PAGE = 200
 /** Ops one pass of the op stream considers at most. */
@@ -381,14 +383,31 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const subscribed = yield* Deferred.make<void>()
     const poke = Queue.offer(wake, undefined)
 
-    const persistCursor = Effect.suspend(() =>
-      store.setCursor(remoteSite, {
+    const writeCursor = Effect.suspend(() => {
+      cursorDirty = false
+      return store.setCursor(remoteSite, {
         ackedSeq: frozenAt === undefined ? ackedSeq : Math.min(ackedSeq, frozenAt),
         syncedQueries: [...synced]
       })
-    ).pipe(
+    }).pipe(
       Effect.mapError((e) => fail(e.message))
     )
+    // Acknowledged seqs are written at most every CURSOR_WRITE_MS (and when
+    // the link ends): one SQLite write per Ack showed in the mesh profile. A
+    // cursor that lags only makes a later link resend a little; changes of
+    // the synced queries are written at once (redoing a scan is not little).
+    let cursorDirty = false
+    const cursorSignal = yield* Queue.sliding<void>(1)
+    const persistCursor = Effect.suspend(() => {
+      cursorDirty = true
+      return Queue.offer(cursorSignal, undefined)
+    })
+    const cursorWriter = Queue.take(cursorSignal).pipe(
+      Effect.zipRight(Effect.sleep(CURSOR_WRITE_MS)),
+      Effect.zipRight(Effect.suspend(() => (cursorDirty ? writeCursor : Effect.void))),
+      Effect.forever
+    )
+    yield* Effect.addFinalizer(() => Effect.suspend(() => (cursorDirty ? Effect.ignore(writeCursor) : Effect.void)))
 
     // ---------------------------------------------------------------- sending
     interface Outgoing {
@@ -653,7 +672,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         // The cursor may reach the snapshot once the last of its scans is acknowledged.
         const last = scans[scans.length - 1]
         if (snapshot !== undefined && last !== undefined) last.snapshot = snapshot
-        if (synced.size !== before) yield* persistCursor
+        if (synced.size !== before) yield* writeCursor
         yield* hooks.remoteQueries(linkId, msg.queries)
         yield* Deferred.succeed(subscribed, undefined)
         yield* poke
@@ -722,6 +741,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const onAck = (msg: Protocol.Ack) =>
       Effect.gen(function*() {
         let changed = false
+        let syncedChanged = false
         for (const [n, meta] of inflight) {
           if (n > msg.batch) continue
           inflight.delete(n)
@@ -732,7 +752,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           }
           if (meta.scanDone !== undefined) {
             synced.add(meta.scanDone)
-            changed = true
+            syncedChanged = true
           }
           for (const key of meta.resent ?? []) awaitingResend.delete(key)
           if (frozenAt !== undefined && awaitingResend.size === 0) {
@@ -740,7 +760,8 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
             changed = true
           }
         }
-        if (changed) yield* persistCursor
+        if (syncedChanged) yield* writeCursor
+        else if (changed) yield* persistCursor
       })
 
     const onSummary = (msg: Protocol.Summary) =>
@@ -809,7 +830,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       })
 
     // The first loop to end (success or failure) ends the link.
-    const background = Effect.zipRight(Effect.all([sender, subscriber], { concurrency: "unbounded" }), Effect.never)
+    const background = Effect.zipRight(Effect.all([sender, subscriber, cursorWriter], { concurrency: "unbounded" }), Effect.never)
     yield* receiver.pipe(
       Effect.raceFirst(background),
       Effect.raceFirst(expiry),
