@@ -233,7 +233,17 @@ export const make = Effect.gen(function*() {
     })
 
   /** Run `body` as one transaction inside the actor; its writes become one op. */
-  const runTransaction = <A, E>(body: (tx: Transaction & { readonly warnings: Array<string> }) => Effect.Effect<A, E>) =>
+  const runTransaction = <A, E>(
+    body: (
+      tx: Transaction & {
+        readonly warnings: Array<string>
+        readonly write: (
+          parsed: Dql.Ast.Insert | Dql.Ast.Update | Dql.Ast.Delete | Dql.Ast.Evict,
+          args: Json.JsonObject
+        ) => Effect.Effect<Execute.StatementResult, Execute.ExecuteError>
+      }
+    ) => Effect.Effect<A, E>
+  ) =>
     ask<{ readonly value: A; readonly seq: number; readonly warnings: ReadonlyArray<string> }, E>((reply) => ({
       fail: (e) => Deferred.fail(reply, e).pipe(Effect.asVoid),
       stop: Effect.suspend(() => Deferred.fail(reply, new ReplicaStopped())).pipe(Effect.asVoid),
@@ -280,16 +290,18 @@ export const make = Effect.gen(function*() {
               evictions = true
             }
           }
+          const withWarnings = (r: Execute.StatementResult): Execute.StatementResult =>
+            warnings.length === 0 ? r : { ...r, warnings: [...r.warnings, ...warnings] }
           const tx = {
             warnings,
+            /** A write already parsed and checked (single-statement `execute`). */
+            write: (parsed: Dql.Ast.Insert | Dql.Ast.Update | Dql.Ast.Delete | Dql.Ast.Evict, args: Json.JsonObject) =>
+              Effect.map(Execute.write(writer, parsed, args), withWarnings),
             execute: (statement: string, args: Json.JsonObject = {}) =>
               Effect.gen(function*() {
                 const parsed = yield* parseCached(statement)
                 yield* Execute.checkArgs(parsed, args)
-                if (Execute.isWrite(parsed)) {
-                  const r = yield* Execute.write(writer, parsed, args)
-                  return { ...r, warnings: [...r.warnings, ...warnings] }
-                }
+                if (Execute.isWrite(parsed)) return withWarnings(yield* Execute.write(writer, parsed, args))
                 return yield* readStatement(source, parsed, args)
               })
           }
@@ -489,11 +501,11 @@ export const make = Effect.gen(function*() {
       const parsed = parseSync(statement)
       if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
       const p = parsed.right
-      if (Execute.isWrite(p)) {
-        return Effect.map(runTransaction((tx) => tx.execute(statement, args)), ({ seq, value }) => ({ ...value, transactionId: seq }))
-      }
       const checked = Dql.Evaluate.checkArgs(p, args)
       if (Either.isLeft(checked)) return Effect.fail(checked.left)
+      if (Execute.isWrite(p)) {
+        return Effect.map(runTransaction((tx) => tx.write(p, args)), ({ seq, value }) => ({ ...value, transactionId: seq }))
+      }
       if (p._tag === "Select") {
         // Point reads skip the general query path (and its effects) entirely.
         const items = Execute.pointRead(store, p, args)
