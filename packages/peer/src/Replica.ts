@@ -28,6 +28,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
@@ -95,6 +96,17 @@ interface BatchContext {
   /** Replies to complete once the commit's outcome is known. */
   readonly settle: Array<(failure: StoreError | undefined) => Effect.Effect<void>>
 }
+
+/** Where a command's outcome goes: a Deferred (queued), or a slot (run by its caller). */
+interface Reply<A, E> {
+  readonly succeed: (a: A) => Effect.Effect<void>
+  readonly fail: (e: E) => Effect.Effect<void>
+}
+
+const deferredReply = <A, E>(d: Deferred.Deferred<A, E>): Reply<A, E> => ({
+  succeed: (a) => Effect.asVoid(Deferred.succeed(d, a)),
+  fail: (e) => Effect.asVoid(Deferred.fail(d, e))
+})
 
 /** A queued command: runs inside the actor, completes its own reply. */
 interface Command {
@@ -214,19 +226,27 @@ export const make = Effect.gen(function*() {
   // they queue behind it (the mailbox is no longer empty), the actor takes
   // them as one batch, and callers keep queueing for `GROUPING_RUN` commands.
   // A sequential caller pays one mailbox round trip per `PROBE_EVERY` writes.
-  const ask = <A, E>(build: (reply: Deferred.Deferred<A, E | ReplicaDefect | StoreError | ReplicaStopped>) => Command) =>
+  const ask = <A, E>(build: (reply: Reply<A, E | ReplicaDefect | StoreError | ReplicaStopped>) => Command) =>
     Effect.gen(function*() {
       if (yield* Deferred.isDone(stopped)) return yield* new ReplicaStopped()
-      const reply = yield* Deferred.make<A, E | ReplicaDefect | StoreError | ReplicaStopped>()
-      const cmd = build(reply)
       const probe = ++asked % PROBE_EVERY === 0
       if (!probe && handled >= queueUntil && (yield* Queue.size(inbox)) === 0) {
-        const ran = yield* writerLock.withPermitsIfAvailable(1)(runBatch([cmd]))
+        // Run here: the reply is a plain slot (a Deferred costs more than it
+        // is worth when nobody waits on it from another fiber).
+        let outcome: Exit.Exit<A, E | ReplicaDefect | StoreError | ReplicaStopped> | undefined
+        const slot: Reply<A, E | ReplicaDefect | StoreError | ReplicaStopped> = {
+          succeed: (a) => Effect.sync(() => void (outcome = Exit.succeed(a))),
+          fail: (e) => Effect.sync(() => void (outcome = Exit.fail(e)))
+        }
+        const ran = yield* writerLock.withPermitsIfAvailable(1)(runBatch([build(slot)]))
         if (Option.isSome(ran)) {
           handled++
-          return yield* Deferred.await(reply)
+          // Every command settles its reply within its batch (a defect fails it).
+          return yield* (outcome ?? Exit.die(new Error("replica command left without a reply")))
         }
       }
+      const reply = yield* Deferred.make<A, E | ReplicaDefect | StoreError | ReplicaStopped>()
+      const cmd = build(deferredReply(reply))
       yield* submit(cmd)
       if (yield* Deferred.isDone(stopped)) yield* cmd.stop
       return yield* Deferred.await(reply)
@@ -245,8 +265,8 @@ export const make = Effect.gen(function*() {
     ) => Effect.Effect<A, E>
   ) =>
     ask<{ readonly value: A; readonly seq: number; readonly warnings: ReadonlyArray<string> }, E>((reply) => ({
-      fail: (e) => Deferred.fail(reply, e).pipe(Effect.asVoid),
-      stop: Effect.suspend(() => Deferred.fail(reply, new ReplicaStopped())).pipe(Effect.asVoid),
+      fail: (e) => reply.fail(e),
+      stop: Effect.suspend(() => reply.fail(new ReplicaStopped())),
       run: (ctx) =>
         Effect.gen(function*() {
           const mine = new PendingDocs()
@@ -307,11 +327,11 @@ export const make = Effect.gen(function*() {
           }
           const outcome = yield* Effect.either(body(tx))
           if (Either.isLeft(outcome)) {
-            yield* Deferred.fail(reply, outcome.left)
+            yield* reply.fail(outcome.left)
             return
           }
           if (changes.length === 0) {
-            ctx.settle.push(() => Deferred.succeed(reply, { value: outcome.right, seq: store.lastSeq(), warnings }))
+            ctx.settle.push(() => reply.succeed({ value: outcome.right, seq: store.lastSeq(), warnings }))
             return
           }
           ctx.pending.absorb(mine)
@@ -344,8 +364,8 @@ export const make = Effect.gen(function*() {
           })
           ctx.settle.push((failure) =>
             failure === undefined
-              ? Deferred.succeed(reply, { value: outcome.right, seq, warnings })
-              : Deferred.fail(reply, failure)
+              ? reply.succeed({ value: outcome.right, seq, warnings })
+              : reply.fail(failure)
           )
         })
     }))
@@ -362,8 +382,8 @@ export const make = Effect.gen(function*() {
     groups: ReadonlyArray<Protocol.DeltaGroup & { readonly ids?: ReadonlyArray<string> }> = []
   ) =>
     ask<MergeResult, never>((reply) => ({
-      fail: (e) => Deferred.fail(reply, e).pipe(Effect.asVoid),
-      stop: Effect.suspend(() => Deferred.fail(reply, new ReplicaStopped())).pipe(Effect.asVoid),
+      fail: (e) => reply.fail(e),
+      stop: Effect.suspend(() => reply.fail(new ReplicaStopped())),
       run: (ctx) =>
         Effect.gen(function*() {
           const seq = ctx.seq()
@@ -427,7 +447,7 @@ export const make = Effect.gen(function*() {
           }
           for (const d of docs) mergeOne(d.collection, d.id, d.base, d.vv, d.put, d.stamp, d.delta, true)
           if (changes.length === 0) {
-            yield* Deferred.succeed(reply, { seq: undefined, rejected, incomplete })
+            yield* reply.succeed({ seq: undefined, rejected, incomplete })
             return
           }
           records.forEach((_c, _id, record) => record !== null && docsOut.push(record))
@@ -439,8 +459,8 @@ export const make = Effect.gen(function*() {
           ctx.events.push({ seq, origin: "sync", from, changes, op })
           ctx.settle.push((failure) =>
             failure === undefined
-              ? Deferred.succeed(reply, { seq, rejected, incomplete })
-              : Deferred.fail(reply, failure)
+              ? reply.succeed({ seq, rejected, incomplete })
+              : reply.fail(failure)
           )
         })
     }))
