@@ -285,12 +285,15 @@ const makeStore = (options: StoreOptions) =>
        SELECT ?, value -> 0, NULL, NULL, value -> 1, ?, ?
        FROM json_each(?)`
     )
+    // Pieces of `[[id,doc],[id,doc]…]`, joined once (no string per row).
     const bulk: Array<string> = []
     let bulkCollection = ""
     let bulkStamp = ""
     const flushBulk = (seq: number) => {
       if (bulk.length === 0) return
-      insertCompactRows.run(bulkCollection, seq, bulkStamp, `[${bulk.join(",")}]`)
+      bulk[0] = "[["
+      bulk.push("]]")
+      insertCompactRows.run(bulkCollection, seq, bulkStamp, bulk.join(""))
       bulk.length = 0
     }
     const BULK_ROWS = 8
@@ -300,7 +303,12 @@ const makeStore = (options: StoreOptions) =>
     const writeCommits = db.transaction((commits: ReadonlyArray<Commit>) => {
       for (const { docs, evicted, op, putJson } of commits) {
         const collections = new Set<string>()
-        for (const c of op.changes) collections.add(c.collection)
+        let last = ""
+        for (const c of op.changes) {
+          if (c.collection === last) continue
+          last = c.collection
+          collections.add(last)
+        }
         insertOp.run(op.seq, op.txnId, op.siteId, op.hlc, op.origin, op.from ?? null, [...collections].join(","), OpPayload.encode(op.changes, putJson))
         for (const d of docs) {
           // A new key is a plain INSERT (the key index is exact), cheaper than an upsert.
@@ -315,7 +323,7 @@ const makeStore = (options: StoreOptions) =>
               bulkCollection = d.collection
               bulkStamp = d.stamp
             }
-            bulk.push(`[${d.id},${d.visibleJson}]`)
+            bulk.push(bulk.length === 0 ? "" : "],[", d.id, ",", d.visibleJson)
           } else {
             insertDoc.run(d.collection, d.id, d.stateJson, d.vvJson, d.visibleJson, d.lastSeq, d.stamp)
           }
