@@ -24,25 +24,29 @@ export const Json: Schema.Schema<Json> = Schema.suspend(() =>
 export const JsonObject: Schema.Schema<JsonObject> = Schema.Record({ key: Schema.String, value: Json })
 
 /**
- * Whether a parsed value has an own key "__proto__" at any depth (JSON.parse
- * makes such keys; Schema decoding and msgpack would drop or rename them).
+ * "__proto__" cannot be a field name: msgpack (the sync wire) renames it, and
+ * JavaScript assignment and Schema decoding turn it into a prototype, so peers
+ * could not agree on such a document. Writes holding one are refused.
  */
+export const RESERVED_FIELD = "__proto__"
+export const RESERVED_FIELD_MESSAGE = `"${RESERVED_FIELD}" is not allowed as a field name`
+
+/** Whether a parsed value has an own key "__proto__" at any depth (JSON.parse makes such keys). */
 export const hasProtoKey = (u: unknown): boolean => {
   if (Array.isArray(u)) return u.some(hasProtoKey)
   if (typeof u !== "object" || u === null) return false
-  if (Object.hasOwn(u, "__proto__")) return true
+  if (Object.hasOwn(u, RESERVED_FIELD)) return true
   for (const v of Object.values(u)) if (hasProtoKey(v)) return true
   return false
 }
 
-/**
- * A JSON object arriving from outside (HTTP and RPC bodies): refused when it
- * holds a "__proto__" key, which decoding would otherwise drop silently.
- */
+/** `hasProtoKey` on JSON text as JSON.stringify writes it (unescaped, that text can only be a key). */
+export const textHasProtoKey = (json: string): boolean => json.includes(`"${RESERVED_FIELD}":`)
+
 const isJsonObjectValue = Schema.is(JsonObject)
 const checkInput = () => (input: unknown, _options: AST.ParseOptions, ast: AST.Declaration) =>
   hasProtoKey(input)
-    ? ParseResult.fail(new ParseResult.Type(ast, input, `"__proto__" is not allowed as a field name`))
+    ? ParseResult.fail(new ParseResult.Type(ast, input, RESERVED_FIELD_MESSAGE))
     : isJsonObjectValue(input)
     ? ParseResult.succeed(input)
     : ParseResult.fail(new ParseResult.Type(ast, input, "expected a JSON object"))
@@ -64,12 +68,18 @@ export const JsonObjectInput: Schema.Schema<JsonObject> = Schema.declare<JsonObj
  * (a plain assignment would set the object's prototype and lose the field).
  */
 export const setField = <V>(obj: { [key: string]: V }, key: string, value: V): void => {
-  if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
+  if (key === RESERVED_FIELD) Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
   else obj[key] = value
 }
 
 export const isObject = (value: Json | undefined): value is JsonObject =>
   typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** A document's id: the canonical JSON of its `_id` (what the store keys it by and the wire names it by). */
+export const idOfDocument = (doc: JsonObject): string => {
+  const id = doc._id ?? null
+  return typeof id === "string" ? JSON.stringify(id) : canonical(id)
+}
 
 /** Canonical JSON: object keys sorted, so equal values give equal strings (used for `_id` keys). */
 export const canonical = (value: Json): string => {

@@ -36,7 +36,7 @@ import type * as AST from "effect/SchemaAST"
 import { Packr } from "msgpackr"
 import type { Counter, CounterEntry, DocState as DocStateType, MapNode, Register, Slot } from "./Document.js"
 import * as Hlc from "./Hlc.js"
-import { canonical, type Json, type JsonObject as JsonObjectType } from "./Json.js"
+import type { Json, JsonObject as JsonObjectType } from "./Json.js"
 import { SiteId } from "./SiteId.js"
 import * as Stamp from "./Stamp.js"
 import type { VersionVector as VersionVectorType } from "./VersionVector.js"
@@ -492,11 +492,14 @@ export const DeltaEntry = declareFast<DeltaEntry>("DeltaEntry", isDeltaEntry, De
 
 // One check over the whole list: a Schema.Array of declared entries allocated
 // a parse result per document, a measurable share of an initial sync.
-const isDeltaEntries = (u: unknown, f: Failure): u is ReadonlyArray<DeltaEntry> => {
+/** A guard of arrays from a guard of their items (the failing index goes in the path). */
+const arrayOf = <A>(item: (u: unknown, f: Failure) => u is A) => (u: unknown, f: Failure): u is ReadonlyArray<A> => {
   if (!Array.isArray(u)) return f.fail(`expected an array, got ${preview(u)}`)
-  for (let i = 0; i < u.length; i++) if (!isDeltaEntry(u[i], f)) return f.at(i)
+  for (let i = 0; i < u.length; i++) if (!item(u[i], f)) return f.at(i)
   return true
 }
+
+const isDeltaEntries = arrayOf(isDeltaEntry)
 
 /**
  * Whole documents written at one stamp into one collection: the compact form
@@ -509,6 +512,10 @@ export interface DeltaGroup {
   readonly stamp: Stamp.Stamp
   readonly docs: ReadonlyArray<JsonObjectType>
 }
+
+const isWholeDocument = (u: unknown, f: Failure): u is JsonObjectType =>
+  isJsonObject(u, f) && ("_id" in u || f.fail("a whole document needs an _id"))
+const isWholeDocuments = arrayOf(isWholeDocument)
 
 const isDeltaGroup = (u: unknown, f: Failure): u is DeltaGroup => {
   if (!isPlainObject(u)) return f.fail(`expected {collection, stamp, docs}, got ${preview(u)}`)
@@ -523,12 +530,7 @@ const isDeltaGroup = (u: unknown, f: Failure): u is DeltaGroup => {
         if (!isStamp(value)) return f.fail(`expected a stamp, got ${preview(value)}`) || f.at(key)
         break
       case "docs":
-        if (!Array.isArray(value)) return f.fail(`expected an array, got ${preview(value)}`) || f.at(key)
-        for (let i = 0; i < value.length; i++) {
-          const doc: unknown = value[i]
-          if (!isJsonObject(doc, f)) return f.at(i) || f.at(key)
-          if (!("_id" in doc)) return f.fail("a whole document needs an _id") || f.at(i) || f.at(key)
-        }
+        if (!isWholeDocuments(value, f)) return f.at(key)
         break
       default:
         return f.fail("is unexpected") || f.at(key)
@@ -538,11 +540,7 @@ const isDeltaGroup = (u: unknown, f: Failure): u is DeltaGroup => {
   return required === 3 || missing(u, ["collection", "stamp", "docs"], f)
 }
 
-const isDeltaGroups = (u: unknown, f: Failure): u is ReadonlyArray<DeltaGroup> => {
-  if (!Array.isArray(u)) return f.fail(`expected an array, got ${preview(u)}`)
-  for (let i = 0; i < u.length; i++) if (!isDeltaGroup(u[i], f)) return f.at(i)
-  return true
-}
+const isDeltaGroups = arrayOf(isDeltaGroup)
 
 export const DeltaGroups = declareFast<ReadonlyArray<DeltaGroup>>("DeltaGroups", isDeltaGroups, (fc) =>
   fc.array(
@@ -557,12 +555,6 @@ export const DeltaGroups = declareFast<ReadonlyArray<DeltaGroup>>("DeltaGroups",
     }),
     { maxLength: 3 }
   ))
-
-/** The id a whole document's `_id` gives (the canonical JSON the store keys it by). */
-export const idOfDocument = (doc: JsonObjectType): string => {
-  const id = doc._id ?? null
-  return typeof id === "string" ? JSON.stringify(id) : canonical(id)
-}
 
 /** The documents of a `Deltas` batch. */
 export const DeltaEntries = declareFast<ReadonlyArray<DeltaEntry>>(

@@ -7,12 +7,15 @@
  */
 import * as Schema from "effect/Schema"
 import { Hlc } from "./Hlc.js"
-import type { Stamp } from "./Stamp.js"
+import { hlc, site, type Stamp } from "./Stamp.js"
 
 export const VersionVector = Schema.Record({ key: Schema.String, value: Hlc })
 export type VersionVector = { readonly [site: string]: Hlc }
 
 export const empty: VersionVector = {}
+
+/** What a replica knows of a document written whole at `stamp`: `{site: hlc}`. */
+export const ofStamp = (stamp: Stamp): VersionVector => ({ [site(stamp)]: hlc(stamp) })
 
 /** True when `stamp` is not yet covered by `vv` (the receiver lacks it). */
 export const isNew = (vv: VersionVector, stamp: Stamp): boolean => {

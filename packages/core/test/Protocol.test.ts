@@ -368,8 +368,8 @@ describe("negotiate", () => {
       const decoded = Protocol.decode(deltas(bad))
       expect(Either.isLeft(decoded) && decoded.left.reason).toBe("invalid")
     }
-    expect(Protocol.idOfDocument({ _id: "a" })).toBe('"a"')
-    expect(Protocol.idOfDocument({ _id: { b: 1, a: 2 } })).toBe(Json.canonical({ a: 2, b: 1 }))
+    expect(Json.idOfDocument({ _id: "a" })).toBe('"a"')
+    expect(Json.idOfDocument({ _id: { b: 1, a: 2 } })).toBe(Json.canonical({ a: 2, b: 1 }))
   })
   it("rejects another major with a reason", () => {
     expect(Protocol.negotiate({ protocolVersion: { major: 9, minor: 0 } })).toEqual(

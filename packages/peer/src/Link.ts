@@ -16,7 +16,7 @@
  * Any malformed or out-of-order frame ends this link with a typed error;
  * the Mesh reconnects it with backoff. Nothing else is affected.
  */
-import { Document, Dql, type Json, Op, Protocol, type Stamp, type Transport, VersionVector } from "@shoal/core"
+import { Document, Dql, Json, Op, Protocol, type Stamp, type Transport, VersionVector } from "@shoal/core"
 import { type DocRecord, type ReplicaStoreShape, StoreError } from "@shoal/store-sqlite"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
@@ -28,7 +28,7 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { KnownVersions, stampVersionVector } from "./internal/KnownVersions.js"
+import { KnownVersions } from "./internal/KnownVersions.js"
 import type { IncomingDoc, ReplicaShape } from "./Replica.js"
 
 export class LinkError extends Schema.TaggedError<LinkError>()("LinkError", {
@@ -488,7 +488,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} offer ${id} whole batch=${batchNo + 1}`)
         known.set(collection, id, record.stamp)
         batch.count++
-        if (useGroups && Protocol.idOfDocument(record.visible) === id) {
+        if (useGroups && Json.idOfDocument(record.visible) === id) {
           const last = batch.groups[batch.groups.length - 1]
           if (last !== undefined && last.collection === collection && last.stamp === record.stamp) last.docs.push(record.visible)
           else batch.groups.push({ collection, stamp: record.stamp, docs: [record.visible] })
@@ -687,7 +687,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         if (msg.progress !== undefined) yield* hooks.progress(remoteSite, msg.progress)
         // Entries go to the merge as decoded (decoding checked each has a body);
         // a group's ids are computed once, here.
-        const received = (msg.groups ?? []).map((g) => ({ ...g, ids: g.docs.map(Protocol.idOfDocument) }))
+        const received = (msg.groups ?? []).map((g) => ({ ...g, ids: g.docs.map(Json.idOfDocument) }))
         const evicting = hooks.anyEvicted() && (
           msg.docs.some((d) => hooks.isEvicted(d.collection, d.id)) ||
           received.some((g) => g.ids.some((id) => hooks.isEvicted(g.collection, id)))
@@ -720,7 +720,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
             known.set(d.collection, d.id, d.stamp)
             continue
           }
-          const theirs = d.vv ?? (d.stamp !== undefined ? stampVersionVector(d.stamp) : d.delta === undefined ? {} : Document.versionVector(d.delta))
+          const theirs = d.vv ?? (d.stamp !== undefined ? VersionVector.ofStamp(d.stamp) : d.delta === undefined ? {} : Document.versionVector(d.delta))
           const before = prior === undefined ? undefined : known.get(d.collection, d.id)
           known.set(d.collection, d.id, before === undefined ? theirs : VersionVector.merge(before, theirs))
         }

@@ -11,7 +11,7 @@
  * Plain SELECTs do not go through the actor: they read the store directly
  * (everything the actor acknowledged is already committed).
  */
-import { Document, Dql, Hlc, type Json, Op, Protocol, SiteId, Stamp, VersionVector } from "@shoal/core"
+import { Document, Dql, Hlc, Json, Op, Protocol, SiteId, Stamp, VersionVector } from "@shoal/core"
 import {
   type Commit,
   type DocRecord,
@@ -280,7 +280,7 @@ export const make = Effect.gen(function*() {
           const applySync = (change: Op.Change | Op.Put, existing: DocRecord | undefined): DocRecord => {
             const record = DocFold.fold(existing, change, seq)
             // Size of what readers see, in UTF-16 units: close enough to bytes for a limit.
-            if (record.visibleJson !== null && Execute.hasReservedField(record.visibleJson)) {
+            if (record.visibleJson !== null && Json.textHasProtoKey(record.visibleJson)) {
               throw Execute.reservedFieldError()
             }
             const bytes = record.visibleJson?.length ?? 0
@@ -441,7 +441,7 @@ export const make = Effect.gen(function*() {
           for (const g of groups) {
             const before = changes.length
             g.docs.forEach((doc, i) =>
-              mergeOne(g.collection, g.ids?.[i] ?? Protocol.idOfDocument(doc), undefined, undefined, doc, g.stamp, undefined, false)
+              mergeOne(g.collection, g.ids?.[i] ?? Json.idOfDocument(doc), undefined, undefined, doc, g.stamp, undefined, false)
             )
             if (changes.length > before) Hlc.observe(clock, Stamp.hlc(g.stamp))
           }

@@ -32,8 +32,6 @@ export interface DocRecord {
   readonly lastSeq: number
 }
 
-const stampVv = (stamp: Stamp.Stamp): VersionVector.VersionVector => ({ [Stamp.site(stamp)]: Stamp.hlc(stamp) })
-
 /**
  * A compact row: its state is `fromJson(visible, stamp)`, built only if asked
  * for. A class rather than an object literal with getters: millions are made
@@ -56,7 +54,7 @@ class CompactRecord implements DocRecord {
     return (this.cachedState ??= Document.fromJson(this.visible, this.stamp))
   }
   get vv(): VersionVector.VersionVector {
-    return (this.cachedVv ??= stampVv(this.stamp))
+    return (this.cachedVv ??= VersionVector.ofStamp(this.stamp))
   }
 }
 
@@ -105,7 +103,7 @@ export const fold = (existing: DocRecord | undefined, change: Op.Change | Op.Put
   const parsedId: Json.Json = JSON.parse(change.id)
   const visible = Document.materialize(state, parsedId)
   const single = Document.singleStamp(state)
-  if (single !== undefined && visible !== undefined && VersionVector.equals(vv, stampVv(single))) {
+  if (single !== undefined && visible !== undefined && VersionVector.equals(vv, VersionVector.ofStamp(single))) {
     return compact(change.collection, change.id, visible, JSON.stringify(visible), single, seq)
   }
   return full(change.collection, change.id, state, vv, visible, seq)

@@ -9,14 +9,11 @@
  * is reused rather than serialized again. Decoding expands groups back into
  * `Put` changes, so the `Op` a reader gets is the same either way.
  */
-import { Json, type Op, Protocol } from "@shoal/core"
-
-/** The id a document's `_id` gives (as the executor and the wire compute it). */
-export const idOf = Protocol.idOfDocument
+import { Json, type Op } from "@shoal/core"
 
 type Change = Op.Op["changes"][number]
 
-const groupable = (c: Change): c is Op.Put => "put" in c && idOf(c.put) === c.id
+const groupable = (c: Change): c is Op.Put => "put" in c && Json.idOfDocument(c.put) === c.id
 
 /**
  * `json[i]`, when given, is the JSON text already produced for change i's
@@ -62,7 +59,7 @@ export const decode = (payload: string): Array<unknown> => {
     for (const doc of item.p) {
       const put: Json.Json = doc
       if (!Json.isObject(put)) throw new Error("op payload group holds a non-object")
-      out.push({ collection: item.c, id: idOf(put), put, stamp: item.s })
+      out.push({ collection: item.c, id: Json.idOfDocument(put), put, stamp: item.s })
     }
   }
   return out

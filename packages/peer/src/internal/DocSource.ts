@@ -2,8 +2,7 @@
  * Where statements read documents from: the store, or (inside the Replica
  * actor) the store seen through the writes of the batch being built.
  */
-import type { Dql, Json } from "@shoal/core"
-import { Dql as DqlModule } from "@shoal/core"
+import { Dql, Json } from "@shoal/core"
 import type { DocRecord, ReplicaStoreShape, StoreError } from "@shoal/store-sqlite"
 import * as Effect from "effect/Effect"
 
@@ -33,7 +32,7 @@ export const storeCandidates = (
       return json === undefined ? [] : [JSON.parse(json)]
     })
   }
-  const pushed = where === undefined ? undefined : DqlModule.Sql.toSql(DqlModule.Sql.split(where, args).pushed ?? TRUE, args, "visible_json")
+  const pushed = where === undefined ? undefined : Dql.Sql.toSql(Dql.Sql.split(where, args).pushed ?? TRUE, args, "visible_json")
   return store.selectVisible({ collection, where: pushed }).pipe(
     Effect.map((rows) => rows.map((row): Json.JsonObject => JSON.parse(row)))
   )
@@ -113,7 +112,7 @@ export const overlay = (base: DocSource, pending: PendingDocs): DocSource => ({
       const mine = pending.inCollection(collection)
       if (mine.size === 0) return docs
       const out = new Map<string, Json.JsonObject>()
-      for (const d of docs) out.set(idKey(d), d)
+      for (const d of docs) out.set(Json.idOfDocument(d), d)
       for (const [id, rec] of mine) {
         if (rec === null || rec.visible === undefined) out.delete(id)
         else out.set(id, rec.visible)
@@ -122,21 +121,15 @@ export const overlay = (base: DocSource, pending: PendingDocs): DocSource => ({
     })
 })
 
-/** Canonical id string of a visible document (its `_id`). */
-export const idKey = (doc: Json.JsonObject): string => canonicalId(doc._id ?? null)
-
-import { Json as JsonModule } from "@shoal/core"
-export const canonicalId = (id: Json.Json): string => JsonModule.canonical(id)
-
 /** `_id = <literal or :arg>` (possibly AND-ed with more): the canonical id to look up directly. */
 export const pointId = (where: Dql.Ast.Expr | undefined, args: Json.JsonObject): string | undefined => {
   if (where === undefined) return undefined
-  for (const c of DqlModule.Ast.conjuncts(where)) {
+  for (const c of Dql.Ast.conjuncts(where)) {
     if (c._tag !== "Compare" || c.op !== "=") continue
     const [field, value] = c.left._tag === "Field" ? [c.left, c.right] : [c.right, c.left]
     if (field._tag !== "Field" || field.path.length !== 1 || field.path[0] !== "_id") continue
-    if (value._tag === "Literal") return canonicalId(value.value)
-    if (value._tag === "Arg" && args[value.name] !== undefined) return canonicalId(args[value.name]!)
+    if (value._tag === "Literal") return Json.canonical(value.value)
+    if (value._tag === "Arg" && args[value.name] !== undefined) return Json.canonical(args[value.name]!)
   }
   return undefined
 }

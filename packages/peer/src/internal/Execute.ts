@@ -3,13 +3,13 @@
  * functions of the source; writes go through a `Writer` the Replica actor
  * provides (it owns stamps, the pending overlay and the op being built).
  */
-import { Document, Dql, Json, type Op, Protocol, type SiteId, type Stamp } from "@shoal/core"
+import { Document, Dql, Json, type Op, type SiteId, type Stamp } from "@shoal/core"
 import { type DocRecord, DocumentTooLarge, StoreError } from "@shoal/store-sqlite"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Random from "effect/Random"
 import { DocumentExists, InvalidStatement } from "../Errors.js"
-import { canonicalId, type DocSource, pointId } from "./DocSource.js"
+import { type DocSource, pointId } from "./DocSource.js"
 
 export type QueryType = "select" | "insert" | "update" | "delete" | "unknown"
 
@@ -120,7 +120,7 @@ const insert = (w: Writer, s: Dql.Ast.Insert, args: Json.JsonObject) =>
       const ids: Array<Json.Json> = []
       for (const doc of docs) {
         const _id = doc._id ?? null
-        const id = Protocol.idOfDocument(doc)
+        const id = Json.idOfDocument(doc)
         const existing = w.source.lookup(s.collection, id)
         if (existing?.visible !== undefined) {
           if (s.onConflict === "DO NOTHING") continue
@@ -136,15 +136,8 @@ const insert = (w: Writer, s: Dql.Ast.Insert, args: Json.JsonObject) =>
 
 const touchesId = (path: Dql.Ast.Path) => path.length > 0 && path[0] === "_id"
 
-/**
- * "__proto__" cannot be a field name: msgpack (the sync wire) renames it and
- * plain JavaScript assignment turns it into a prototype, so peers would not
- * agree on such a document. Refused up front with a clear error instead.
- */
-export const RESERVED_FIELD = "__proto__"
-export const reservedFieldError = () => new InvalidStatement({ message: `"${RESERVED_FIELD}" is not allowed as a field name` })
-/** Whether serialized JSON has a "__proto__" key (the text can only hold it unescaped as a key). */
-export const hasReservedField = (json: string): boolean => json.includes(`"${RESERVED_FIELD}":`)
+/** A write naming `Json.RESERVED_FIELD`, refused up front. */
+export const reservedFieldError = () => new InvalidStatement({ message: Json.RESERVED_FIELD_MESSAGE })
 
 const update = (w: Writer, s: Dql.Ast.Update, args: Json.JsonObject) =>
   Effect.gen(function*() {
@@ -152,12 +145,12 @@ const update = (w: Writer, s: Dql.Ast.Update, args: Json.JsonObject) =>
     if (paths.some(touchesId)) {
       return yield* new InvalidStatement({ message: "_id cannot be changed by UPDATE" })
     }
-    if (paths.some((p) => p.includes(RESERVED_FIELD))) return yield* reservedFieldError()
+    if (paths.some((p) => p.includes(Json.RESERVED_FIELD))) return yield* reservedFieldError()
     const docs = yield* matching(w.source, s.collection, s.where, args)
     const stamp = w.stamp()
     const ids: Array<Json.Json> = []
     for (const doc of docs) {
-      const id = canonicalId(doc._id ?? null)
+      const id = Json.idOfDocument(doc)
       const record = yield* w.source.get(s.collection, id)
       if (record === undefined) continue
       let state = record.state
@@ -191,7 +184,7 @@ const remove = (w: Writer, s: Dql.Ast.Delete, args: Json.JsonObject) =>
     const stamp = w.stamp()
     const ids: Array<Json.Json> = []
     for (const doc of docs) {
-      const id = canonicalId(doc._id ?? null)
+      const id = Json.idOfDocument(doc)
       yield* hot(() => w.applySync({ collection: s.collection, id, delta: Document.remove(stamp) }, w.source.lookup(s.collection, id)))
       ids.push(doc._id ?? null)
     }
@@ -203,7 +196,7 @@ const evict = (w: Writer, s: Dql.Ast.Evict, args: Json.JsonObject) =>
     const docs = yield* matching(w.source, s.collection, s.where, args)
     const ids: Array<Json.Json> = []
     for (const doc of docs) {
-      w.evict(s.collection, canonicalId(doc._id ?? null))
+      w.evict(s.collection, Json.idOfDocument(doc))
       ids.push(doc._id ?? null)
     }
     return { queryType: "unknown" as const, items: [], mutatedDocumentIds: ids, warnings: [] }

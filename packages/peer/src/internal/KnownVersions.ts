@@ -7,14 +7,11 @@
  * rather than joined strings: an initial sync records every document it
  * carries, on both sides, and both showed in profiles.
  */
-import { Stamp, type VersionVector } from "@shoal/core"
+import { type Stamp, VersionVector } from "@shoal/core"
 
 type Known = VersionVector.VersionVector | Stamp.Stamp
 
-/** What a replica holding a document written whole at `stamp` knows of it. */
-export const stampVersionVector = (stamp: Stamp.Stamp): VersionVector.VersionVector => ({ [Stamp.site(stamp)]: Stamp.hlc(stamp) })
-
-const toVv = (k: Known): VersionVector.VersionVector => (typeof k === "string" ? stampVersionVector(k) : k)
+const toVv = (k: Known): VersionVector.VersionVector => (typeof k === "string" ? VersionVector.ofStamp(k) : k)
 
 export class KnownVersions {
   private readonly byCollection = new Map<string, Map<string, Known>>()
