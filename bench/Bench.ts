@@ -103,12 +103,3 @@ export const percentile = (values: ReadonlyArray<number>, p: number): number => 
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
   return sorted[i]!
 }
-
-/**
- * Node flags that run a TypeScript entry point in a bench child process the
- * way `npm run bench` runs itself (see runtime/register.mjs).
- */
-export const childRuntimeFlags: ReadonlyArray<string> = [
-  "--import",
-  new URL("./runtime/register.mjs", import.meta.url).href
-]

@@ -11,11 +11,12 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
+import type { ChildProcessWithoutNullStreams } from "node:child_process"
 import { mkdirSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { type Bench, type BenchContext, childRuntimeFlags, percentile, type Row } from "./Bench.js"
+import { type Bench, type BenchContext, percentile, type Row } from "./Bench.js"
+import { benchChild } from "./Child.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, "..")
@@ -32,50 +33,32 @@ const httpMillis = 3000
 interface Server {
   readonly proc: ChildProcessWithoutNullStreams
   readonly lines: Array<string>
-  stderr: string
+  readonly stderr: string
 }
 
 /** The Big Peer child process; SIGTERM when the scope closes (SIGKILL after 5 s). */
 const bigPeer = (dataDir: string) =>
-  Effect.acquireRelease(
-    Effect.sync((): Server => {
-      const flags = (process.env.SHOAL_BENCH_CHILD_FLAGS ?? "").split(" ").filter((f) => f !== "")
-      const proc = spawn(process.execPath, [...flags, ...childRuntimeFlags, join(root, "examples/big-peer-server/src/main.ts")], {
-        cwd: root,
-        env: {
-          ...process.env,
-          SHOAL_PORT: "0",
-          SHOAL_HOST: "127.0.0.1",
-          SHOAL_DATA_DIR: dataDir
-        },
-        stdio: ["pipe", "pipe", "pipe"]
-      })
-      const server: Server = { proc, lines: [], stderr: "" }
-      let buffer = ""
-      proc.stdout.on("data", (b: Buffer) => {
-        buffer += b.toString()
-        for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
-          server.lines.push(buffer.slice(0, nl))
-          buffer = buffer.slice(nl + 1)
-        }
-      })
-      proc.stderr.on("data", (b: Buffer) => {
-        if (server.stderr.length < 20_000) server.stderr += b.toString()
-        if (process.env.SHOAL_BENCH_CHILD_STDERR !== undefined) process.stderr.write(b)
-      })
-      return server
-    }),
-    (s) =>
-      Effect.async<void>((resume) => {
-        if (s.proc.exitCode !== null || s.proc.signalCode !== null) return resume(Effect.void)
-        const force = setTimeout(() => s.proc.kill("SIGKILL"), 5000)
-        s.proc.on("exit", () => {
-          clearTimeout(force)
-          resume(Effect.void)
-        })
-        s.proc.kill("SIGTERM")
-      })
-  )
+  Effect.gen(function*() {
+    const lines: Array<string> = []
+    let stderr = ""
+    const proc = yield* benchChild(join(root, "examples/big-peer-server/src/main.ts"), [], {
+      cwd: root,
+      env: { ...process.env, SHOAL_PORT: "0", SHOAL_HOST: "127.0.0.1", SHOAL_DATA_DIR: dataDir },
+      graceMs: 5000,
+      onLine: (line) => void lines.push(line),
+      onStderr: (b) => {
+        if (stderr.length < 20_000) stderr += b.toString()
+      }
+    })
+    const server: Server = {
+      proc,
+      lines,
+      get stderr() {
+        return stderr
+      }
+    }
+    return server
+  })
 
 /** CPU seconds (user + system) used so far by a process, from /proc (Linux); NaN elsewhere. */
 const procCpuSeconds = (pid: number | undefined): number => {

@@ -84,14 +84,17 @@ export const mesh: Bench = {
         )
         peers.push({ peer: Context.get(env, SmallPeer), sync: Context.get(env, Sync.Sync) })
       }
+      /** Wait until `query` finds one document on every peer. */
+      const everyPeerHas = (query: string) =>
+        Effect.forEach(peers, (p) =>
+          p.peer.execute(query).pipe(
+            Effect.filterOrFail((r) => r.items.length === 1, () => "not yet"),
+            Effect.retry(Schedule.spaced("10 millis").pipe(Schedule.upTo("60 seconds")))
+          ), { discard: true })
       yield* Effect.forEach(peers, (p) => p.sync.registerSubscription("SELECT * FROM notes"), { discard: true })
       // Warm up: every link up and every subscription through.
       yield* peers[0]!.peer.execute("INSERT INTO notes DOCUMENTS (:d)", { d: { _id: "warmup" } })
-      yield* Effect.forEach(peers, (p) =>
-        p.peer.execute("SELECT * FROM notes WHERE _id = 'warmup'").pipe(
-          Effect.filterOrFail((r) => r.items.length === 1, () => "not yet"),
-          Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.upTo("60 seconds")))
-        ), { discard: true })
+      yield* everyPeerHas("SELECT * FROM notes WHERE _id = 'warmup'")
       yield* Effect.sleep("500 millis")
 
       const writer = 0
@@ -129,11 +132,7 @@ export const mesh: Bench = {
       yield* Effect.sleep("500 millis")
       const before = yield* Effect.forEach(peers, (p) => p.sync.traffic)
       yield* peers[writer]!.peer.execute("UPDATE notes SET title = 'changed' WHERE _id = 'probe'")
-      yield* Effect.forEach(peers, (p) =>
-        p.peer.execute("SELECT * FROM notes WHERE _id = 'probe' AND title = 'changed'").pipe(
-          Effect.filterOrFail((r) => r.items.length === 1, () => "not yet"),
-          Effect.retry(Schedule.spaced("10 millis").pipe(Schedule.upTo("60 seconds")))
-        ), { discard: true })
+      yield* everyPeerHas("SELECT * FROM notes WHERE _id = 'probe' AND title = 'changed'")
       yield* Effect.sleep("300 millis")
       const after = yield* Effect.forEach(peers, (p) => p.sync.traffic)
       const sent = after.reduce((n, t, i) => n + t.bytesSent - before[i]!.bytesSent, 0)

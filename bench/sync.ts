@@ -10,12 +10,13 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
+import type { ChildProcessWithoutNullStreams } from "node:child_process"
 import { mkdirSync } from "node:fs"
 import { createServer } from "node:net"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { type Bench, type BenchContext, childRuntimeFlags, type Row } from "./Bench.js"
+import type { Bench, BenchContext, Row } from "./Bench.js"
+import { benchChild } from "./Child.js"
 import { benchDocs } from "./sync/docs.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -34,40 +35,18 @@ const freePort = Effect.async<number>((resume) => {
   })
 })
 
-/** A bench child process; killed when the scope closes. */
+/** A bench child process whose JSON stdout lines are collected as events. */
 const child = (script: string, args: ReadonlyArray<string>) =>
-  Effect.acquireRelease(
-    Effect.sync((): Child => {
-      const flags = (process.env.SHOAL_BENCH_CHILD_FLAGS ?? "").split(" ").filter((f) => f !== "")
-      const proc = spawn(process.execPath, [...flags, ...childRuntimeFlags, join(here, "sync", script), ...args], {
-        stdio: ["pipe", "pipe", "pipe"]
-      })
-      const events: Array<Record<string, unknown>> = []
-      let buffer = ""
-      proc.stdout.on("data", (b: Buffer) => {
-        buffer += b.toString()
-        for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
-          const line = buffer.slice(0, nl)
-          buffer = buffer.slice(nl + 1)
-          if (line.startsWith("{")) events.push(JSON.parse(line))
-        }
-      })
-      proc.stderr.on("data", (b: Buffer) => {
-        if (process.env.SHOAL_BENCH_CHILD_STDERR !== undefined) process.stderr.write(b)
-      })
-      return { proc, events }
-    }),
-    (c) =>
-      Effect.async<void>((resume) => {
-        if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resume(Effect.void)
-        const force = setTimeout(() => c.proc.kill("SIGKILL"), 3000)
-        c.proc.on("exit", () => {
-          clearTimeout(force)
-          resume(Effect.void)
-        })
-        c.proc.kill("SIGTERM")
-      })
-  )
+  Effect.gen(function*() {
+    const events: Array<Record<string, unknown>> = []
+    const proc = yield* benchChild(join(here, "sync", script), args, {
+      graceMs: 3000,
+      onLine: (line) => {
+        if (line.startsWith("{")) events.push(JSON.parse(line))
+      }
+    })
+    return { proc, events }
+  })
 
 const waitFor = (c: Child, key: string) =>
   Effect.suspend(() => {
