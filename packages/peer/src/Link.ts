@@ -28,6 +28,7 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { docKey } from "./internal/DocSource.js"
 import { KnownVersions } from "./internal/KnownVersions.js"
 import type { IncomingDoc, ReplicaShape } from "./Replica.js"
 
@@ -177,7 +178,6 @@ const covered = (change: Op.Change | Op.Put, vv: VersionVector.VersionVector): b
     ? !VersionVector.isNew(vv, change.stamp)
     : Document.delta(change.delta, vv) === undefined && (change.vv === undefined || VersionVector.dominates(vv, change.vv))
 
-const docKey = (collection: string, id: string) => `${collection}\u0000${id}`
 
 /** Stable identity of a query by content, so relayed copies dedupe across cycles. */
 export const queryKey = (q: { readonly collection: string; readonly where?: string | undefined; readonly args: Json.JsonObject }) =>

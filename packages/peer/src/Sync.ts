@@ -28,6 +28,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { InvalidStatement } from "./Errors.js"
+import { docKey, inCollection } from "./internal/DocSource.js"
 import { parseCached } from "./internal/StatementCache.js"
 import * as Link from "./Link.js"
 import { Replica } from "./Replica.js"
@@ -126,7 +127,7 @@ export const make = (options: SyncOptions) =>
       Effect.sync(() => {
         for (const e of events) {
           if (e.origin !== "local") continue
-          for (const c of e.changes) if (c.evicted === true) evicted.add(`${c.collection}\u0000${c.id}`)
+          for (const c of e.changes) if (c.evicted === true) evicted.add(docKey(c.collection, c.id))
         }
       }))
 
@@ -181,7 +182,7 @@ export const make = (options: SyncOptions) =>
             return { local: s.local, remote }
           })
         ),
-      isEvicted: (collection, id) => evicted.size > 0 && evicted.has(`${collection}\u0000${id}`),
+      isEvicted: (collection, id) => evicted.size > 0 && evicted.has(docKey(collection, id)),
       anyEvicted: () => evicted.size > 0,
       rejected: (remote, m) =>
         Effect.zipRight(
@@ -260,7 +261,7 @@ export const make = (options: SyncOptions) =>
         const full: Protocol.Query = { id, ...q }
         // Subscribing again brings back documents this peer evicted.
         for (const key of evicted) {
-          if (q.collection === Link.ALL_COLLECTIONS || key.startsWith(`${q.collection}\u0000`)) evicted.delete(key)
+          if (q.collection === Link.ALL_COLLECTIONS || inCollection(key, q.collection)) evicted.delete(key)
         }
         yield* SubscriptionRef.update(queries, (s) => ({ local: new Map([...s.local, [id, full]]), remote: s.remote }))
         return {

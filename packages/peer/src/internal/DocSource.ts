@@ -46,6 +46,12 @@ export const fromStore = (store: ReplicaStoreShape): DocSource => ({
   candidates: (collection, where, args) => storeCandidates(store, collection, where, args)
 })
 
+/** One string per document, for sets and maps of documents across collections. */
+export const docKey = (collection: string, id: string) => `${collection}\u0000${id}`
+
+/** Whether a `docKey` belongs to `collection`. */
+export const inCollection = (key: string, collection: string) => key.startsWith(`${collection}\u0000`)
+
 /**
  * Uncommitted document records by collection then id (`null` = evicted).
  * Nested maps rather than one map of joined keys: bulk writes look up and
