@@ -4,7 +4,7 @@
  * - N typed clients (`@shoal/client`, one WebSocket each) running a mixed
  *   25 writes : 15 reads workload, for N = 8, 16, 32, 64;
  * - 32 concurrent HTTP Data API requests (`fetch`, keep-alive), read-only.
- * No baseline: the rows are the Big Peer's own figures against targets.
+ * Baseline: the same client load against bare @effect/rpc (bigpeer/echo-server.ts).
  */
 import { ShoalClient } from "@shoal/client"
 import * as Context from "effect/Context"
@@ -167,8 +167,10 @@ export const bigpeer: Bench = {
     `(keep-alive) to \`POST /{appId}/api/v4/store/execute\` with the playground token, a read-only statement ` +
     `(point read by \`_id\`), for ${httpMillis / 1000} s. Before the runs, min(SHOAL_BENCH_DOCS, 10,000) ` +
     "documents are inserted so that reads have targets. Each throughput row notes the CPU the server process and " +
-    "the load-generating process each used during the run (cores, from /proc). No baseline: the rows are the Big " +
-    "Peer's own figures.",
+    "the load-generating process each used during the run (cores, from /proc). Baseline of the mixed load: the " +
+    "same clients against `bench/bigpeer/echo-server.ts`, the same RPC group served by bare @effect/rpc the same " +
+    "way, whose `Execute` answers a fixed result (no credential check, no DQL, no storage): the ceiling of the " +
+    "RPC stack itself on this machine.",
   run: (ctx: BenchContext) =>
     Effect.gen(function*() {
       const dataDir = join(ctx.workDir, "big-peer")
@@ -182,10 +184,12 @@ export const bigpeer: Bench = {
       yield* ctx.log(`Big Peer at ${info.url}, app ${appId}`)
       if (!/^http:\/\/127\.0\.0\.1:/.test(info.url)) return yield* Effect.die(new Error(`not on loopback: ${info.url}`))
 
-      const connect = Effect.map(
-        Layer.build(ShoalClient.layerWebSocket({ url: rpcUrl, token: info.token })),
-        (env) => Context.get(env, ShoalClient.ShoalClient)
-      )
+      const connectTo = (url: string) =>
+        Effect.map(
+          Layer.build(ShoalClient.layerWebSocket({ url, token: info.token })),
+          (env) => Context.get(env, ShoalClient.ShoalClient)
+        )
+      const connect = connectTo(rpcUrl)
 
       // Ids already written (reads pick from these).
       const written: Array<string> = []
@@ -208,16 +212,19 @@ export const bigpeer: Bench = {
         }
       }))
 
-      const load = (clients: number) =>
+      /** The mixed load of `clients` connections against the server at `url` (process `pid`). */
+      const load = (clients: number, url: string, pid: number | undefined) =>
         Effect.scoped(Effect.gen(function*() {
-          const conns = yield* Effect.forEach(Array.from({ length: clients }), () => connect, { concurrency: "unbounded" })
+          const conns = yield* Effect.forEach(Array.from({ length: clients }), () => connectTo(url), {
+            concurrency: "unbounded"
+          })
           // Warm up: the first call opens each WebSocket.
           yield* Effect.forEach(
             conns,
             (c) => c.Execute({ appId, statement: "SELECT * FROM items WHERE _id = :id", args: { id: written[0]! } }),
             { concurrency: "unbounded", discard: true }
           )
-          const cpu = cpuSplit(server.proc.pid)
+          const cpu = cpuSplit(pid)
           const latencies: Array<number> = []
           let ops = 0
           let writes = 0
@@ -265,10 +272,10 @@ export const bigpeer: Bench = {
           return { ops, writes, reads, errors, seconds, latencies, firstError, cpu: cpu() } satisfies LoadResult
         }))
 
-      const rows: Array<Row> = []
+      const mixed: Array<{ readonly n: number; readonly r: LoadResult }> = []
       for (const n of clientCounts) {
         yield* ctx.log(`mixed load, ${n} clients`)
-        const r = yield* load(n)
+        const r = yield* load(n, rpcUrl, server.proc.pid)
         const completed = r.writes + r.reads
         const opsPerSec = completed / r.seconds
         yield* ctx.log(
@@ -276,11 +283,45 @@ export const bigpeer: Bench = {
             r.seconds.toFixed(2)
           } s; ${r.cpu.text})${r.firstError === undefined ? "" : `; first error: ${r.firstError}`}`
         )
+        mixed.push({ n, r })
+      }
+
+      // The ceiling: the same clients against bare @effect/rpc (bench/bigpeer/echo-server.ts).
+      const ceiling = new Map<number, LoadResult>()
+      const writtenBefore = written.length
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* ctx.log("starting the bare @effect/rpc echo server")
+        const lines: Array<string> = []
+        const echo = yield* benchChild(join(here, "bigpeer/echo-server.ts"), [], {
+          cwd: root,
+          graceMs: 5000,
+          onLine: (line) => void lines.push(line)
+        })
+        const url = yield* Effect.suspend(() => {
+          const found = lines.map((l) => /listening on (http:\/\/\S+)/.exec(l)?.[1]).find((u) => u !== undefined)
+          return found === undefined ? Effect.fail("not listening yet") : Effect.succeed(found)
+        }).pipe(Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.upTo("60 seconds"))))
+        for (const n of clientCounts) {
+          const r = yield* load(n, `${url}/rpc`, echo.pid)
+          yield* ctx.log(`echo baseline, ${n} clients: ${Math.round((r.writes + r.reads) / r.seconds)} ops/s (${r.cpu.text})`)
+          ceiling.set(n, r)
+        }
+      }))
+      written.length = writtenBefore // the echo server stored none of its "writes"
+
+      const rows: Array<Row> = []
+      for (const { n, r } of mixed) {
+        const completed = r.writes + r.reads
+        const opsPerSec = completed / r.seconds
+        const bare = ceiling.get(n)
+        const bareOps = bare === undefined ? undefined : (bare.writes + bare.reads) / bare.seconds
         const errNote = r.errors === 0 ? "" : `; ${r.errors} errors (${r.firstError ?? "?"})`
         rows.push(
           {
             metric: `mixed 25w:15r, ${n} WebSocket clients: throughput`,
             shoal: opsPerSec,
+            baseline: bareOps,
+            baselineLabel: "bare @effect/rpc, same group, clients and msgpack; fixed answer, no auth, no storage",
             unit: "ops/s",
             better: "higher",
             target: n >= 16 ? { kind: "atLeast", value: 40_000 } : undefined,
@@ -305,6 +346,10 @@ export const bigpeer: Bench = {
             shoal: (r.cpu.serverSeconds / completed) * 1e6,
             unit: "µs",
             better: "lower",
+            ...(bare === undefined ? {} : {
+              baseline: (bare.cpu.serverSeconds / (bare.writes + bare.reads)) * 1e6,
+              baselineLabel: "bare @effect/rpc echo server"
+            }),
             note: "independent of CPU contention; 1e6 / this = ops/s one fully used core could serve"
           }
         )
