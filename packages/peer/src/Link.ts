@@ -16,7 +16,7 @@
  * Any malformed or out-of-order frame ends this link with a typed error;
  * the Mesh reconnects it with backoff. Nothing else is affected.
  */
-import { Document, Dql, Json, Op, Protocol, type Stamp, type Transport, VersionVector } from "@shoal/core"
+import { Document, Dql, Json, Op, Protocol, type Stamp, Transport, VersionVector } from "@shoal/core"
 import { type DocRecord, type ReplicaStoreShape, StoreError } from "@shoal/store-sqlite"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
@@ -194,8 +194,6 @@ const compile = (q: Protocol.Query): Either.Either<CompiledQuery, string> => {
 /** A query on this collection name matches every collection (a Big Peer's "everything"). */
 export const ALL_COLLECTIONS = "*"
 
-/** Longest a link delays writing an acknowledged cursor (coalescing Acks). */
-const CURSOR_WRITE_MS = Duration.millis(20)
 /** Documents in the first page of an initial sync (later pages: `maxBatchDocs`). */
 const FIRST_SCAN_PAGE = 200
 /** Ops one pass of the op stream considers at most. */
@@ -246,7 +244,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
 
     // Frames come in chunks (whatever arrived together); they are handed out
     // one at a time from the current chunk, so a burst costs one pull.
-    const pull = yield* Stream.toPull(conn.incoming)
+    const pull = yield* Transport.reader(conn)
     let buffered: Chunk.Chunk<Uint8Array> = Chunk.empty()
     const nextFrame: Effect.Effect<Option.Option<Uint8Array>, LinkError> = Effect.suspend(() => {
       const head = Chunk.head(buffered)
@@ -383,30 +381,24 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const subscribed = yield* Deferred.make<void>()
     const poke = Queue.offer(wake, undefined)
 
+    const cursorNow = () => ({
+      ackedSeq: frozenAt === undefined ? ackedSeq : Math.min(ackedSeq, frozenAt),
+      syncedQueries: [...synced]
+    })
     const writeCursor = Effect.suspend(() => {
       cursorDirty = false
-      return store.setCursor(remoteSite, {
-        ackedSeq: frozenAt === undefined ? ackedSeq : Math.min(ackedSeq, frozenAt),
-        syncedQueries: [...synced]
-      })
+      return store.setCursor(remoteSite, cursorNow())
     }).pipe(
       Effect.mapError((e) => fail(e.message))
     )
-    // Acknowledged seqs are written at most every CURSOR_WRITE_MS (and when
-    // the link ends): one SQLite write per Ack showed in the mesh profile. A
-    // cursor that lags only makes a later link resend a little; changes of
+    // Acknowledged seqs are written a little later, with the other links'
+    // cursors (`setCursorSoon`), and exactly when the link ends. Changes of
     // the synced queries are written at once (redoing a scan is not little).
     let cursorDirty = false
-    const cursorSignal = yield* Queue.sliding<void>(1)
     const persistCursor = Effect.suspend(() => {
       cursorDirty = true
-      return Queue.offer(cursorSignal, undefined)
+      return store.setCursorSoon(remoteSite, cursorNow())
     })
-    const cursorWriter = Queue.take(cursorSignal).pipe(
-      Effect.zipRight(Effect.sleep(CURSOR_WRITE_MS)),
-      Effect.zipRight(Effect.suspend(() => (cursorDirty ? writeCursor : Effect.void))),
-      Effect.forever
-    )
     yield* Effect.addFinalizer(() => Effect.suspend(() => (cursorDirty ? Effect.ignore(writeCursor) : Effect.void)))
 
     // ---------------------------------------------------------------- sending
@@ -616,10 +608,12 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
 
     const sender = Effect.gen(function*() {
       yield* Deferred.await(subscribed)
+      // The checks in front of each step keep a wake-up with nothing to do
+      // (most of them, in a mesh) from building the steps' effects at all.
       while (true) {
-        const a = yield* resendRequested
-        const b = yield* scanPage
-        const c = yield* streamOps
+        const a = resend.length > 0 && (yield* resendRequested)
+        const b = scans.length > 0 && (yield* scanPage)
+        const c = store.lastSeq() > sentSeq && (yield* streamOps)
         if (!a && !b && !c) yield* Queue.take(wake)
       }
     })
@@ -830,7 +824,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       })
 
     // The first loop to end (success or failure) ends the link.
-    const background = Effect.zipRight(Effect.all([sender, subscriber, cursorWriter], { concurrency: "unbounded" }), Effect.never)
+    const background = Effect.zipRight(Effect.all([sender, subscriber], { concurrency: "unbounded" }), Effect.never)
     yield* receiver.pipe(
       Effect.raceFirst(background),
       Effect.raceFirst(expiry),

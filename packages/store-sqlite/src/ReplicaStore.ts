@@ -16,8 +16,10 @@ import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
 import { Hlc, Json, Op, Protocol, SiteId, Stamp } from "@shoal/core"
 import Database from "better-sqlite3"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -112,6 +114,12 @@ const attempt = <A>(operation: string, f: () => A) =>
 // values, so a visible document needs just the object check; a stamp just its
 // pattern. (States go through the full structural validator: they are merged.)
 const STAMP = /^[0-9a-f]{32}$/
+/** Longest a cursor given to `setCursorSoon` waits to be written. */
+export const CURSOR_WRITE_DELAY = Duration.millis(20)
+/** Records kept of the latest small commits (see `recentlyWritten`). */
+const RECENT_DOCS = 512
+/** Commits writing more documents than this clear that cache instead. */
+const RECENT_DOCS_PER_COMMIT = 64
 const decodeStamp = (text: string): Stamp.Stamp => {
   if (!STAMP.test(text)) throw new Error(`bad stamp in a docs row: ${text.slice(0, 40)}`)
   return Stamp.Stamp.make(text, { disableValidation: true })
@@ -254,6 +262,36 @@ const makeStore = (options: StoreOptions) =>
 
     let lastSeq = maxSeq.get()?.seq ?? 0
 
+    // Cursors of links written a little later, all of this replica's links in
+    // one transaction: a write per link per Ack was a good part of a mesh
+    // hop's cost (each peer has a few links, each moving its cursor once per
+    // propagated write). A cursor that lags only makes a later link resend.
+    const dirtyCursors = new Map<string, CursorRow>()
+    const writeCursorRows = db.transaction((rows: ReadonlyArray<readonly [string, CursorRow]>) => {
+      for (const [remote, cursor] of rows) setCursor.run(remote, cursor.ackedSeq, JSON.stringify(cursor.syncedQueries))
+    })
+    const flushCursors = () => {
+      if (dirtyCursors.size === 0) return
+      const rows = [...dirtyCursors]
+      dirtyCursors.clear()
+      try {
+        writeCursorRows(rows)
+      } catch (e) {
+        // Kept for the next flush unless a newer cursor came meanwhile.
+        for (const [remote, cursor] of rows) if (!dirtyCursors.has(remote)) dirtyCursors.set(remote, cursor)
+        throw e
+      }
+    }
+    const cursorsDirty = yield* Queue.sliding<void>(1)
+    yield* Queue.take(cursorsDirty).pipe(
+      Effect.zipRight(Effect.sleep(CURSOR_WRITE_DELAY)),
+      Effect.zipRight(attempt("write cursors", flushCursors)),
+      Effect.catchAll((e) => Effect.logWarning("writing link cursors failed; retried with the next change", e)),
+      Effect.forever,
+      Effect.forkScoped
+    )
+    yield* Effect.addFinalizer(() => Effect.ignore(attempt("write cursors", flushCursors)))
+
     // Every document key in the file, so that a lookup of a document that does
     // not exist (each INSERT of a new id) costs no SQLite read. ~100 bytes per
     // document; the Replica actor is the only writer, so it stays exact.
@@ -365,9 +403,40 @@ const makeStore = (options: StoreOptions) =>
        WHERE (collection, id) > (?, ?) ORDER BY collection, id LIMIT ?`
     )
 
+    // The records of the last documents small commits wrote, so that what a
+    // commit just wrote is not read back: a link forwarding that commit to
+    // its remotes, and the same document arriving again from another remote
+    // (every hop of a mesh does both). Exact because this store is the only
+    // writer: entries are added only once their transaction committed, and
+    // replaced by every later write; a large commit (bulk write, initial
+    // sync) clears the cache instead of paying per row.
+    const recentlyWritten = new Map<string, DocRecord>()
+    const recentKey = (collection: string, id: string) => `${collection}\u0000${id}`
+    const rememberWritten = (commits: ReadonlyArray<Commit>) => {
+      for (const { docs, evicted } of commits) {
+        if (docs.length > RECENT_DOCS_PER_COMMIT) {
+          recentlyWritten.clear()
+          continue
+        }
+        for (const d of docs) {
+          const key = recentKey(d.collection, d.id)
+          recentlyWritten.delete(key) // re-inserted last: the map's order is the age
+          recentlyWritten.set(key, d)
+        }
+        for (const e of evicted) recentlyWritten.delete(recentKey(e.collection, e.id))
+      }
+      while (recentlyWritten.size > RECENT_DOCS) {
+        recentlyWritten.delete(recentlyWritten.keys().next().value ?? "")
+      }
+    }
+
     /** One document, or undefined; throws `StoreError` (hot loops call it directly). */
     const lookupDoc = (collection: string, id: string): DocRecord | undefined => {
       if (!hasKey(collection, id)) return undefined
+      if (recentlyWritten.size > 0) {
+        const hit = recentlyWritten.get(recentKey(collection, id))
+        if (hit !== undefined) return hit
+      }
       try {
         const row = getDoc.get(collection, id)
         return row === undefined ? undefined : rowToRecord(row)
@@ -412,6 +481,7 @@ const makeStore = (options: StoreOptions) =>
             }
             throw e
           }
+          rememberWritten(commits)
           const top = commits[commits.length - 1]
           if (top !== undefined) lastSeq = top.op.seq
         }),
@@ -446,15 +516,30 @@ const makeStore = (options: StoreOptions) =>
 
       getCursor: (remoteSite: string) =>
         attempt("read cursor", (): CursorRow => {
+          const pending = dirtyCursors.get(remoteSite)
+          if (pending !== undefined) return pending
           const row = getCursor.get(remoteSite)
           return row === undefined
             ? { ackedSeq: 0, syncedQueries: [] }
             : { ackedSeq: row.acked_seq, syncedQueries: Schema.decodeUnknownSync(SyncedQueries)(row.synced_queries) }
         }),
 
+      /** Write a link's cursor now (a pending `setCursorSoon` of that remote is superseded). */
       setCursor: (remoteSite: string, cursor: CursorRow) =>
         attempt("write cursor", () => {
+          dirtyCursors.delete(remoteSite)
           setCursor.run(remoteSite, cursor.ackedSeq, JSON.stringify(cursor.syncedQueries))
+        }),
+
+      /**
+       * Write a link's cursor within `CURSOR_WRITE_DELAY`, together with the
+       * other cursors that changed meanwhile (and when the store closes).
+       * `getCursor` sees it at once.
+       */
+      setCursorSoon: (remoteSite: string, cursor: CursorRow): Effect.Effect<void> =>
+        Effect.suspend(() => {
+          dirtyCursors.set(remoteSite, cursor)
+          return Queue.offer(cursorsDirty, undefined)
         }),
 
       getMeta: (key: string) => attempt("read meta", () => getMeta.get(key)?.value),

@@ -3,6 +3,9 @@ import { Hlc, type Json, type Op, SiteId, Stamp } from "@shoal/core"
 import * as Effect from "effect/Effect"
 import { FastCheck as fc } from "effect"
 import * as Either from "effect/Either"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { type Commit, DocFold, ReplicaStore } from "../src/index.js"
 
 const site = SiteId.unsafeFromString("00000000000000aa")
@@ -91,5 +94,57 @@ describe("ReplicaStore", () => {
       }
       expect(Either.isLeft(yield* Effect.either(store.commit([evict, putCommit(2, "c", [{ _id: "y" }])])))).toBe(true)
       expect(store.lookupDoc("c", JSON.stringify("a"))?.visibleJson).toBe(JSON.stringify({ _id: "a" }))
+    }))
+
+  it.scoped("lookups after commits give what the file holds: rewritten, evicted, bulk-written and rolled-back documents", () =>
+    Effect.gen(function*() {
+      const store = yield* ReplicaStore.make({ filename: "memory" })
+      const id = JSON.stringify("a")
+      const fromFile = (collection: string, key: string) =>
+        Effect.map(store.scanDocs(collection, "", 10_000), (rows) => rows.find((r) => r.id === key)?.visibleJson)
+      yield* store.commit([putCommit(1, "c", [{ _id: "a", v: 1 }])])
+      expect(store.lookupDoc("c", id)?.visibleJson).toBe(JSON.stringify({ _id: "a", v: 1 }))
+      yield* store.commit([putCommit(2, "c", [{ _id: "a", v: 2 }])])
+      expect(store.lookupDoc("c", id)?.visibleJson).toBe(JSON.stringify({ _id: "a", v: 2 }))
+      expect(store.lookupDoc("c", id)?.visibleJson).toBe(yield* fromFile("c", id))
+      // A failed commit that rewrote the document: lookups still give the committed row.
+      const failed = yield* Effect.either(store.commit([putCommit(3, "c", [{ _id: "a", v: 3 }]), putCommit(1, "c", [{ _id: "q" }])]))
+      expect(Either.isLeft(failed)).toBe(true)
+      expect(store.lookupDoc("c", id)?.visibleJson).toBe(JSON.stringify({ _id: "a", v: 2 }))
+      // A large commit rewriting it (the bulk path) is seen too.
+      const many = [{ _id: "a", v: 4 }, ...Array.from({ length: 100 }, (_, i) => ({ _id: `b${i}` }))]
+      yield* store.commit([putCommit(3, "c", many)])
+      expect(store.lookupDoc("c", id)?.visibleJson).toBe(JSON.stringify({ _id: "a", v: 4 }))
+      expect(store.lookupDoc("c", id)?.lastSeq).toBe(3)
+      const evict: Commit = {
+        op: { seq: 4, txnId: `${site}:4`, siteId: site, hlc: Hlc.encode(1_700_000_000_000, 4), origin: "local", changes: [{ collection: "c", id, evict: true }] },
+        docs: [],
+        evicted: [{ collection: "c", id }]
+      }
+      yield* store.commit([evict])
+      expect(store.lookupDoc("c", id)).toBeUndefined()
+      yield* store.commit([putCommit(5, "c", [{ _id: "a", v: 5 }])])
+      expect(store.lookupDoc("c", id)?.visibleJson).toBe(yield* fromFile("c", id))
+    }))
+
+  it.scoped("cursors given to setCursorSoon are read back at once and are in the file once the store closes", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "shoal-cursor-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const filename = join(dir, "replica.db")
+      yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* ReplicaStore.make({ filename })
+        yield* store.setCursorSoon("r1", { ackedSeq: 7, syncedQueries: ["q"] })
+        yield* store.setCursorSoon("r2", { ackedSeq: 3, syncedQueries: [] })
+        yield* store.setCursorSoon("r1", { ackedSeq: 9, syncedQueries: ["q"] })
+        expect(yield* store.getCursor("r1")).toEqual({ ackedSeq: 9, syncedQueries: ["q"] })
+        // An immediate write of the same remote supersedes the pending one.
+        yield* store.setCursorSoon("r3", { ackedSeq: 1, syncedQueries: [] })
+        yield* store.setCursor("r3", { ackedSeq: 2, syncedQueries: [] })
+      }))
+      const reopened = yield* ReplicaStore.make({ filename })
+      expect(yield* reopened.getCursor("r1")).toEqual({ ackedSeq: 9, syncedQueries: ["q"] })
+      expect(yield* reopened.getCursor("r2")).toEqual({ ackedSeq: 3, syncedQueries: [] })
+      expect(yield* reopened.getCursor("r3")).toEqual({ ackedSeq: 2, syncedQueries: [] })
     }))
 })

@@ -26,6 +26,7 @@
  * `it.live` / `it.scopedLive` in tests, not under `TestClock`.
  */
 import { Protocol, Transport } from "@shoal/core"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -203,13 +204,15 @@ const prepare = (
           }
         })
 
-      const incoming = Mailbox.toStream(inbox).pipe(
-        Stream.mapChunksEffect((chunk) => {
-          let bytes = 0
-          for (const frame of chunk) bytes += frame.byteLength
-          return Effect.as(drained(chunk.length, bytes), chunk)
-        })
-      )
+      const afterRead = (chunk: Chunk.Chunk<Uint8Array>) => {
+        let bytes = 0
+        for (const frame of chunk) bytes += frame.byteLength
+        return Effect.as(drained(chunk.length, bytes), chunk)
+      }
+      const incoming = Mailbox.toStream(inbox).pipe(Stream.mapChunksEffect(afterRead))
+      // `takeAll` gives an empty chunk only once the mailbox is done.
+      const pull = Effect.flatMap(Effect.mapError(inbox.takeAll, Option.some), ([chunk]) =>
+        Chunk.isEmpty(chunk) ? Effect.fail(Option.none()) : afterRead(chunk))
 
       const isOpen = () => ws.readyState === WS.WebSocket.OPEN && !state.closingLocally
 
@@ -259,6 +262,7 @@ const prepare = (
         remoteAddress,
         send,
         incoming,
+        pull,
         close,
         closed: Deferred.await(done),
         socket: ws,
