@@ -30,7 +30,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { docKey } from "./internal/DocSource.js"
 import { KnownVersions } from "./internal/KnownVersions.js"
-import type { IncomingDoc, ReplicaShape } from "./Replica.js"
+import type { IncomingDoc, MergeResult, ReplicaShape } from "./Replica.js"
 
 export class LinkError extends Schema.TaggedError<LinkError>()("LinkError", {
   remote: Schema.String,
@@ -200,6 +200,9 @@ const FIRST_SCAN_PAGE = 200
 const OPS_PER_PASS = 256
 /** Committed ops a link keeps from its commit events. */
 const RECENT_OPS = 1024
+
+/** The outcome of a merge with nothing new (see `ReplicaShape.hasAll`). */
+const nothingNew: MergeResult = { seq: undefined, rejected: [], incomplete: [] }
 
 const matchesAny = (queries: ReadonlyArray<CompiledQuery>, collection: string, doc: Json.JsonObject | undefined) =>
   queries.some((q) =>
@@ -500,8 +503,8 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     }
 
     /** Run plain per-document code as one effect, store failures ending the link. */
-    const offering = (f: () => void) =>
-      Effect.try({ try: f, catch: (e) => fail(e instanceof StoreError ? e.message : `offering documents: ${String(e)}`) })
+    const offering = <A>(f: () => A) =>
+      Effect.try({ try: f, catch: (e) => fail(e instanceof StoreError ? e.message : `reading documents: ${String(e)}`) })
 
     const full = () => batch.count >= maxBatchDocs || batch.bytes >= maxBatchBytes
 
@@ -691,9 +694,11 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           const keep = g.ids.map((id) => !hooks.isEvicted(g.collection, id))
           return { ...g, docs: g.docs.filter((_, i) => keep[i]), ids: g.ids.filter((_, i) => keep[i]) }
         })
-        const result = yield* replica.merge(remoteSite, docs, { canWrite: permissions.canWrite }, groups).pipe(
-          Effect.mapError((e) => fail(`merge failed: ${e.message}`))
-        )
+        const result = (yield* offering(() => replica.hasAll(docs, groups)))
+          ? nothingNew
+          : yield* replica.merge(remoteSite, docs, { canWrite: permissions.canWrite }, groups).pipe(
+            Effect.mapError((e) => fail(`merge failed: ${e.message}`))
+          )
         // The remote has at least what it sent us, except what we refused or
         // could not take. (The op this merge committed records the remote as
         // its source, so this link's own op stream skips it regardless.)

@@ -465,6 +465,33 @@ export const make = Effect.gen(function*() {
         })
     }))
 
+  /**
+   * Whether merging these would change nothing: each document is here at a
+   * version covering what the sender has. It reads the committed state,
+   * outside the writer (state only grows, so a yes stays true). Links ask
+   * first: a mesh delivers most documents more than once, and a copy this
+   * replica has costs no trip through the writer.
+   */
+  const hasAll = (
+    docs: ReadonlyArray<IncomingDoc>,
+    groups: ReadonlyArray<Protocol.DeltaGroup & { readonly ids?: ReadonlyArray<string> }>
+  ): boolean => {
+    for (const d of docs) {
+      const theirs = d.vv ??
+        (d.stamp !== undefined ? VersionVector.ofStamp(d.stamp) : d.delta === undefined ? undefined : Document.versionVector(d.delta))
+      const mine = theirs === undefined ? undefined : store.lookupDoc(d.collection, d.id)
+      if (theirs === undefined || mine === undefined || !VersionVector.dominates(mine.vv, theirs)) return false
+    }
+    for (const g of groups) {
+      const theirs = VersionVector.ofStamp(g.stamp)
+      for (let i = 0; i < g.docs.length; i++) {
+        const mine = store.lookupDoc(g.collection, g.ids?.[i] ?? Json.idOfDocument(g.docs[i]!))
+        if (mine === undefined || !VersionVector.dominates(mine.vv, theirs)) return false
+      }
+    }
+    return true
+  }
+
   /** Statements that do not write: SELECT, EXPLAIN, CREATE/DROP INDEX. */
   const readStatement = (
     source: DocSource,
@@ -562,6 +589,7 @@ export const make = Effect.gen(function*() {
     execute,
     transaction,
     merge,
+    hasAll,
     subscribe,
     watch,
     commitEvents: Stream.fromPubSub(commits),

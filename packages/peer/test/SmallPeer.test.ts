@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ReplicaStore } from "@shoal/store-sqlite"
-import { Chunk, Effect, Fiber, Stream } from "effect"
+import { Chunk, Context, Effect, Fiber, Layer, Stream } from "effect"
 import { SmallPeer } from "../src/index.js"
 
 const memoryPeer = () => SmallPeer.layer({ appId: "test", persistenceDir: "memory" })
@@ -133,5 +133,29 @@ describe("SmallPeer local API", () => {
       expect(after.items[0]!.index).toBe("idx_p_k")
       expect((yield* peer.execute("SELECT * FROM p WHERE k = 7")).items).toEqual([{ _id: "7", k: 7 }])
     }).pipe(Effect.provide(memoryPeer())))
-})
 
+  it.scoped("hasAll: true exactly when merging the documents would change nothing", () =>
+    Effect.gen(function*() {
+      const a = Context.get(yield* Layer.build(memoryPeer()), SmallPeer)
+      const b = Context.get(yield* Layer.build(memoryPeer()), SmallPeer)
+      yield* a.execute("INSERT INTO c DOCUMENTS (:d)", { d: { _id: "x", v: 1 } })
+      const id = JSON.stringify("x")
+      const first = a.replica.store.lookupDoc("c", id)!
+      const whole = { collection: "c", id, put: first.visible!, stamp: first.stamp! }
+      const group = { collection: "c", stamp: first.stamp!, docs: [first.visible!] }
+      expect(b.replica.hasAll([whole], [])).toBe(false)
+      expect(b.replica.hasAll([], [group])).toBe(false)
+      expect((yield* b.replica.merge(a.replica.siteId, [whole])).seq).toBe(1)
+      expect(b.replica.hasAll([whole], [])).toBe(true)
+      expect(b.replica.hasAll([], [group])).toBe(true)
+      // A newer version is not had yet, and neither is an unknown document.
+      yield* a.execute("UPDATE c SET v = 2 WHERE _id = 'x'")
+      const second = a.replica.store.lookupDoc("c", id)!
+      const delta = { collection: "c", id, vv: second.vv, delta: second.state }
+      expect(b.replica.hasAll([delta], [])).toBe(false)
+      expect(b.replica.hasAll([whole, { ...whole, id: JSON.stringify("y") }], [])).toBe(false)
+      yield* b.replica.merge(a.replica.siteId, [delta])
+      expect(b.replica.hasAll([delta, whole], [group])).toBe(true)
+      expect((yield* b.execute("SELECT * FROM c")).items).toEqual([{ _id: "x", v: 2 }])
+    }))
+})

@@ -252,8 +252,17 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
     // where `Clock.currentTimeNanos` (spans, logs) throws.
     const nowMs = Clock.currentTimeMillis
 
+    // Conditions per direction, resolved once (durations are parsed) until
+    // `setDefaults` / `setLink` change them: every frame sent looks them up.
+    const resolved = new Map<string, Resolved>()
     const resolve = (from: string, to: string): Resolved => {
-      const c: LinkConditions = { ...defaults, ...overrides.get(dirKey(from, to)) }
+      const key = dirKey(from, to)
+      let r = resolved.get(key)
+      if (r === undefined) resolved.set(key, (r = resolveNow(key)))
+      return r
+    }
+    const resolveNow = (key: string): Resolved => {
+      const c: LinkConditions = { ...defaults, ...overrides.get(key) }
       const latencyMs = ms(c.latency)
       return {
         latencyMs,
@@ -613,11 +622,13 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
       setDefaults: (conditions) =>
         Effect.sync(() => {
           defaults = conditions
+          resolved.clear()
         }),
       setLink: (a, b, conditions, linkOptions) =>
         Effect.sync(() => {
           overrides.set(dirKey(a, b), conditions)
           if (linkOptions?.oneWay !== true) overrides.set(dirKey(b, a), conditions)
+          resolved.clear()
         }),
       partition: (groupA, groupB) =>
         Effect.gen(function*() {
