@@ -403,7 +403,12 @@ export const make = Effect.gen(function*() {
             delta: Document.DocState | undefined,
             observeStamp: boolean
           ): void => {
-            const existing = records.get(collection, id) ?? ctx.source.lookup(collection, id)
+            // A document neither this merge nor the batch wrote yet whose key
+            // the file does not have is new: its key is claimed, not looked up.
+            const mine = records.get(collection, id)
+            const batch = mine === undefined || mine === null ? ctx.pending.get(collection, id) : undefined
+            const claimed = (mine === undefined || mine === null) && batch === undefined && store.claimKey(collection, id)
+            const existing = mine ?? (batch === undefined ? (claimed ? undefined : store.lookupDoc(collection, id)) : batch ?? undefined)
             const vv = existing === undefined ? VersionVector.empty : existing.vv
             if (base !== undefined && !VersionVector.dominates(vv, base)) {
               incomplete.push({ collection, id, vv })
@@ -424,7 +429,7 @@ export const make = Effect.gen(function*() {
                 ? { collection, id, delta: fresh ?? Document.empty() }
                 : { collection, id, delta: fresh ?? Document.empty(), vv: theirVv }
             }
-            const record = DocFold.fold(existing, change, seq)
+            const record = DocFold.fold(existing, change, seq, claimed)
             if (policy !== undefined && !policy.canWrite(collection, existing?.visible, record.visible)) {
               rejected.push({ collection, id })
               return

@@ -30,6 +30,12 @@ export interface DocRecord {
   readonly visibleJson: string | null
   readonly visible: Json.JsonObject | undefined
   readonly lastSeq: number
+  /**
+   * A row that is not in the file yet, whose key the writer already claimed
+   * in the store's key index (`ReplicaStore.claimKey`): the commit inserts it
+   * without consulting the index again.
+   */
+  readonly created: boolean
 }
 
 /**
@@ -48,7 +54,8 @@ class CompactRecord implements DocRecord {
     readonly visible: Json.JsonObject,
     readonly visibleJson: string,
     readonly stamp: Stamp.Stamp,
-    readonly lastSeq: number
+    readonly lastSeq: number,
+    readonly created: boolean
   ) {}
   get state(): Document.DocState {
     return (this.cachedState ??= Document.fromJson(this.visible, this.stamp))
@@ -64,8 +71,9 @@ export const compact = (
   visible: Json.JsonObject,
   visibleJson: string,
   stamp: Stamp.Stamp,
-  lastSeq: number
-): DocRecord => new CompactRecord(collection, id, visible, visibleJson, stamp, lastSeq)
+  lastSeq: number,
+  created = false
+): DocRecord => new CompactRecord(collection, id, visible, visibleJson, stamp, lastSeq, created)
 
 export const full = (
   collection: string,
@@ -73,7 +81,8 @@ export const full = (
   state: Document.DocState,
   vv: VersionVector.VersionVector,
   visible: Json.JsonObject | undefined,
-  lastSeq: number
+  lastSeq: number,
+  created = false
 ): DocRecord => ({
   collection,
   id,
@@ -84,16 +93,27 @@ export const full = (
   vvJson: JSON.stringify(vv),
   visibleJson: visible === undefined ? null : JSON.stringify(visible),
   visible,
-  lastSeq
+  lastSeq,
+  created
 })
 
-export const fold = (existing: DocRecord | undefined, change: Op.Change | Op.Put, seq: number): DocRecord => {
+/**
+ * The row after `change`. `claimed`: the document is new and its key was
+ * claimed for it (see `DocRecord.created`).
+ */
+export const fold = (
+  existing: DocRecord | undefined,
+  change: Op.Change | Op.Put,
+  seq: number,
+  claimed = false
+): DocRecord => {
   // The common case, kept cheap: a whole new document with a string id. Its
   // visible JSON is the written JSON itself (materialize keeps key order).
   if (existing === undefined && Op.isPut(change) && typeof change.put._id === "string") {
     // The op log reuses this JSON for the change (see `putJson`).
-    return compact(change.collection, change.id, change.put, JSON.stringify(change.put), change.stamp, seq)
+    return compact(change.collection, change.id, change.put, JSON.stringify(change.put), change.stamp, seq, claimed)
   }
+  const created = existing === undefined && claimed
   const delta = Op.deltaOf(change)
   const state = existing === undefined ? delta : Document.merge(existing.state, delta)
   const learned = "vv" in change && change.vv !== undefined
@@ -104,9 +124,9 @@ export const fold = (existing: DocRecord | undefined, change: Op.Change | Op.Put
   const visible = Document.materialize(state, parsedId)
   const single = Document.singleStamp(state)
   if (single !== undefined && visible !== undefined && VersionVector.equals(vv, VersionVector.ofStamp(single))) {
-    return compact(change.collection, change.id, visible, JSON.stringify(visible), single, seq)
+    return compact(change.collection, change.id, visible, JSON.stringify(visible), single, seq, created)
   }
-  return full(change.collection, change.id, state, vv, visible, seq)
+  return full(change.collection, change.id, state, vv, visible, seq, created)
 }
 
 /**

@@ -147,4 +147,33 @@ describe("ReplicaStore", () => {
       expect(yield* reopened.getCursor("r2")).toEqual({ ackedSeq: 3, syncedQueries: [] })
       expect(yield* reopened.getCursor("r3")).toEqual({ ackedSeq: 2, syncedQueries: [] })
     }))
+
+  it.scoped("claimed keys: a created row commits as new; a claim that never commits leaves no document", () =>
+    Effect.gen(function*() {
+      const store = yield* ReplicaStore.make({ filename: "memory" })
+      const a = JSON.stringify("a")
+      const b = JSON.stringify("b")
+      expect(store.claimKey("c", a)).toBe(true)
+      expect(store.claimKey("c", a)).toBe(false) // claimed already
+      const put = (doc: Json.JsonObject): Op.Put => ({ collection: "c", id: JSON.stringify(doc._id), put: doc, stamp })
+      const commit = putCommit(1, "c", [{ _id: "a", v: 1 }])
+      const created = DocFold.fold(undefined, put({ _id: "a", v: 1 }), 1, true)
+      expect(created.created).toBe(true)
+      yield* store.commit([{ ...commit, docs: [created] }])
+      expect(store.lookupDoc("c", a)?.visibleJson).toBe(JSON.stringify({ _id: "a", v: 1 }))
+      expect(yield* store.countCollection("c")).toBe(1)
+      // Claimed, then the write was abandoned: nothing there, and a later plain write still lands.
+      expect(store.claimKey("c", b)).toBe(true)
+      expect(store.lookupDoc("c", b)).toBeUndefined()
+      expect(yield* store.getDoc("c", b)).toBeUndefined()
+      yield* store.commit([putCommit(2, "c", [{ _id: "b", v: 2 }])])
+      expect(store.lookupDoc("c", b)?.visibleJson).toBe(JSON.stringify({ _id: "b", v: 2 }))
+      // A created row whose commit fails: its key is released with the rollback.
+      expect(store.claimKey("c", JSON.stringify("z"))).toBe(true)
+      const z = putCommit(1, "c", [{ _id: "z" }]) // seq 1 again: the op insert fails
+      const zRow = DocFold.fold(undefined, put({ _id: "z" }), 1, true)
+      expect(Either.isLeft(yield* Effect.either(store.commit([{ ...z, docs: [zRow] }])))).toBe(true)
+      expect(store.claimKey("c", JSON.stringify("z"))).toBe(true)
+      expect(yield* store.countCollection("c")).toBe(2)
+    }))
 })
