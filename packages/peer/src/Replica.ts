@@ -277,8 +277,8 @@ export const make = Effect.gen(function*() {
           let evictions = false
           const warnings: Array<string> = []
           const now = yield* Clock.currentTimeMillis
-          const applySync = (change: Op.Change | Op.Put, existing: DocRecord | undefined): DocRecord => {
-            const record = DocFold.fold(existing, change, seq)
+          const applySync = (change: Op.Change | Op.Put, existing: DocRecord | undefined, claimed = false): DocRecord => {
+            const record = DocFold.fold(existing, change, seq, claimed)
             // Size of what readers see, in UTF-16 units: close enough to bytes for a limit.
             if (record.visibleJson !== null && Json.textHasProtoKey(record.visibleJson)) {
               throw Execute.reservedFieldError()
@@ -303,6 +303,15 @@ export const make = Effect.gen(function*() {
               return Stamp.make(h, site)
             },
             applySync,
+            lookupForWrite: (collection, id) => {
+              // As `source.lookup` (this transaction, then the batch; `null` =
+              // evicted there), except that a key the file lacks is claimed.
+              const inTransaction = mine.get(collection, id)
+              if (inTransaction !== undefined) return inTransaction ?? undefined
+              const inBatch = ctx.pending.get(collection, id)
+              if (inBatch !== undefined) return inBatch ?? undefined
+              return store.claimKey(collection, id) ? Execute.NEW : store.lookupDoc(collection, id)
+            },
             evict: (collection, id) => {
               mine.set(collection, id, null)
               changes.push({ collection, id, evict: true })

@@ -67,9 +67,18 @@ export interface Writer {
    * Fold a change into the pending state (size-checked) and record it in the
    * op. A plain call that throws `DocumentTooLarge`: run it inside `hot`.
    */
-  readonly applySync: (change: Op.Change | Op.Put, existing: DocRecord | undefined) => DocRecord
+  readonly applySync: (change: Op.Change | Op.Put, existing: DocRecord | undefined, claimed?: boolean) => DocRecord
   readonly evict: (collection: string, id: string) => void
+  /**
+   * `source.lookup` for a document about to be written: `NEW` when the file
+   * does not have it (its key is claimed, see `ReplicaStore.claimKey`; pass
+   * `claimed` to `applySync`). A plain call that throws `StoreError`.
+   */
+  readonly lookupForWrite: (collection: string, id: string) => DocRecord | undefined | typeof NEW
 }
+
+/** See `Writer.lookupForWrite`. */
+export const NEW: unique symbol = Symbol("new document")
 
 const newId = Effect.map(
   Effect.all([Random.nextIntBetween(0, 0x7fffffff), Random.nextIntBetween(0, 0x7fffffff)]),
@@ -121,12 +130,13 @@ const insert = (w: Writer, s: Dql.Ast.Insert, args: Json.JsonObject) =>
       for (const doc of docs) {
         const _id = doc._id ?? null
         const id = Json.idOfDocument(doc)
-        const existing = w.source.lookup(s.collection, id)
+        const found = w.lookupForWrite(s.collection, id)
+        const existing = found === NEW ? undefined : found
         if (existing?.visible !== undefined) {
           if (s.onConflict === "DO NOTHING") continue
           if (s.onConflict === "FAIL") throw new DocumentExists({ collection: s.collection, id })
         }
-        w.applySync({ collection: s.collection, id, put: doc, stamp }, existing)
+        w.applySync({ collection: s.collection, id, put: doc, stamp }, existing, found === NEW)
         ids.push(_id)
       }
       return ids
