@@ -230,7 +230,9 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       if (yield* Deferred.isDone(stopped)) return yield* new ReplicaStopped()
       const probe = ++asked % PROBE_EVERY === 0
-      if (!probe && handled >= queueUntil && (yield* Queue.size(inbox)) === 0) {
+      // (A Queue's size is negative while the actor waits for commands: its
+      // take is counted as a taker.)
+      if (!probe && handled >= queueUntil && (yield* Queue.size(inbox)) <= 0) {
         // Run here: the reply is a plain slot (a Deferred costs more than it
         // is worth when nobody waits on it from another fiber).
         let outcome: Exit.Exit<A, E | ReplicaDefect | StoreError | ReplicaStopped> | undefined

@@ -19,7 +19,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Queue from "effect/Queue"
+import * as Mailbox from "effect/Mailbox"
 import * as Schema from "effect/Schema"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -285,8 +285,8 @@ const makeStore = (options: StoreOptions) =>
         throw e
       }
     }
-    const cursorsDirty = yield* Queue.sliding<void>(1)
-    yield* Queue.take(cursorsDirty).pipe(
+    const cursorsDirty = yield* Mailbox.make<void>({ capacity: 1, strategy: "sliding" })
+    yield* Effect.orDie(cursorsDirty.take).pipe(
       Effect.zipRight(Effect.sleep(CURSOR_WRITE_DELAY)),
       Effect.zipRight(attempt("write cursors", flushCursors)),
       Effect.catchAll((e) => Effect.logWarning("writing link cursors failed; retried with the next change", e)),
@@ -559,7 +559,7 @@ const makeStore = (options: StoreOptions) =>
       setCursorSoon: (remoteSite: string, cursor: CursorRow): Effect.Effect<void> =>
         Effect.suspend(() => {
           dirtyCursors.set(remoteSite, cursor)
-          return Queue.offer(cursorsDirty, undefined)
+          return Effect.asVoid(cursorsDirty.offer(undefined))
         }),
 
       getMeta: (key: string) => attempt("read meta", () => getMeta.get(key)?.value),
