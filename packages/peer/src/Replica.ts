@@ -208,6 +208,7 @@ export const make = Effect.gen(function*() {
   yield* Effect.forkScoped(loop)
 
   let asked = 0
+  let ranDirectly = 0
   const submit = (cmd: Command) =>
     Queue.offer(inbox, cmd).pipe(Effect.asVoid)
 
@@ -243,6 +244,7 @@ export const make = Effect.gen(function*() {
         const ran = yield* writerLock.withPermitsIfAvailable(1)(runBatch([build(slot)]))
         if (Option.isSome(ran)) {
           handled++
+          ranDirectly++
           // Every command settles its reply within its batch (a defect fails it).
           return yield* (outcome ?? Exit.die(new Error("replica command left without a reply")))
         }
@@ -610,8 +612,12 @@ export const make = Effect.gen(function*() {
     watch,
     commitEvents: Stream.fromPubSub(commits),
     lastSeq: Effect.sync(() => store.lastSeq()),
-    /** Mailbox depth, whether a batch is being handled, batches handled so far. */
-    status: Effect.map(Queue.size(inbox), (queued) => ({ queued, inBatch, batchesDone })),
+    /**
+     * Commands queued (negative: the actor is waiting for some), whether a
+     * batch is being handled, batches handled so far, and how many commands
+     * their callers ran themselves on the idle replica (see `ask`).
+     */
+    status: Effect.map(Queue.size(inbox), (queued) => ({ queued: Math.max(0, queued), inBatch, batchesDone, ranDirectly })),
     /** Read-only statement against the committed state (used by observers). */
     read: (parsed: Dql.Ast.Select, args: Json.JsonObject) => Execute.select(base, parsed, args)
   }

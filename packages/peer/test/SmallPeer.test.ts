@@ -158,4 +158,15 @@ describe("SmallPeer local API", () => {
       expect(b.replica.hasAll([delta, whole], [group])).toBe(true)
       expect((yield* b.execute("SELECT * FROM c")).items).toEqual([{ _id: "x", v: 2 }])
     }))
+
+  it.scoped("one caller at a time on an idle replica runs its writes itself, except every 32nd (the probe for concurrent callers)", () =>
+    Effect.gen(function*() {
+      const peer = yield* SmallPeer
+      const before = yield* peer.replica.status
+      for (let i = 0; i < 64; i++) yield* peer.execute("INSERT INTO c DOCUMENTS (:d)", { d: { _id: `k${i}` } })
+      const after = yield* peer.replica.status
+      expect(after.ranDirectly - before.ranDirectly).toBe(62)
+      expect(after.queued).toBe(0)
+      expect((yield* peer.execute("SELECT * FROM c")).items.length).toBe(64)
+    }).pipe(Effect.provide(memoryPeer())))
 })
