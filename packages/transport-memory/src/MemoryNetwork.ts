@@ -252,6 +252,13 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
     // where `Clock.currentTimeNanos` (spans, logs) throws.
     const nowMs = Clock.currentTimeMillis
 
+    // Delivery timers, one per whole millisecond for all links together:
+    // frames arriving in the same millisecond share a fiber (a fork per
+    // frame was a visible part of a mesh hop). TestClock sees each deadline
+    // as soon as a frame is sent.
+    const timers = yield* FiberSet.make()
+    const dueAt = new Map<number, Array<{ readonly link: LinkState; readonly pipe: Pipe }>>()
+
     // Conditions per direction, resolved once (durations are parsed) until
     // `setDefaults` / `setLink` change them: every frame sent looks them up.
     const resolved = new Map<string, Resolved>()
@@ -395,15 +402,35 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
         const wake = Math.ceil(item.at)
         if (pipe.timers.has(wake)) return Effect.void
         pipe.timers.add(wake)
-        return spawn(link, timer(link, pipe, wake))
+        const pipes = dueAt.get(wake)
+        if (pipes !== undefined) {
+          pipes.push({ link, pipe })
+          return Effect.void
+        }
+        dueAt.set(wake, [{ link, pipe }])
+        return Effect.asVoid(FiberSet.run(
+          timers,
+          Effect.interruptible(timer(wake)).pipe(
+            Effect.catchAllDefect((defect) => Effect.logError("memory network: delivery failed", defect))
+          )
+        ))
       })
 
-    /** Wake at `at` (whole ms) and deliver. Re-checks the time: a live timer may fire a little early. */
-    const timer = (link: LinkState, pipe: Pipe, at: number): Effect.Effect<void> =>
-      Effect.flatMap(nowMs, (now) =>
-        at > now
-          ? Effect.zipRight(Effect.sleep(Duration.millis(at - now)), timer(link, pipe, at))
-          : Effect.zipRight(Effect.sync(() => pipe.timers.delete(at)), deliverDueAt(link, pipe, now)))
+    /**
+     * Wake at `at` (whole ms) and deliver on every pipe due then. Re-checks
+     * the time: a live timer may fire a little early. Links torn down
+     * meanwhile are skipped.
+     */
+    const timer = (at: number): Effect.Effect<void> =>
+      Effect.flatMap(nowMs, (now) => {
+        if (at > now) return Effect.zipRight(Effect.sleep(Duration.millis(at - now)), timer(at))
+        const pipes = dueAt.get(at) ?? []
+        dueAt.delete(at)
+        return Effect.forEach(pipes, ({ link, pipe }) => {
+          pipe.timers.delete(at)
+          return link.torn ? Effect.void : deliverDueAt(link, pipe, now)
+        }, { discard: true })
+      })
 
     /** Close one end cleanly: the close travels to the remote behind the frames already sent. */
     const closeSide = (link: LinkState, side: Side): Effect.Effect<void> =>
