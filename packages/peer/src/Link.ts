@@ -385,6 +385,8 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     // for want of queries would be acknowledged and never sent.
     const subscribed = yield* Deferred.make<void>()
     const poke = Effect.sync(() => void wake.unsafeOffer(undefined))
+    /** The sender waits for a poke with nothing left to do (see the commit watcher). */
+    let senderIdle = false
 
     const cursorNow = () => ({
       ackedSeq: frozenAt === undefined ? ackedSeq : Math.min(ackedSeq, frozenAt),
@@ -619,7 +621,11 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         const a = resend.length > 0 && (yield* resendRequested)
         const b = scans.length > 0 && (yield* scanPage)
         const c = store.lastSeq() > sentSeq && (yield* streamOps)
-        if (!a && !b && !c) yield* Effect.orDie(wake.take) // never ended: only the link's scope stops it
+        if (!a && !b && !c) {
+          senderIdle = true
+          yield* Effect.orDie(wake.take) // never ended: only the link's scope stops it
+          senderIdle = false
+        }
       }
     })
 
@@ -628,8 +634,25 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     // without reading the op log back (bounded; any gap reads the store).
     // The watcher runs inside the replica's writer right after each commit:
     // no fiber or queue of its own per commit, only the poke.
+    //
+    // A commit that only merged what this remote sent needs nothing sent back
+    // (each hop of a mesh makes one): when the sender is idle and caught up,
+    // the cursor moves here, as the sender's quiet advance would, without
+    // waking it.
     yield* replica.watch(Effect.void, (events) =>
       Effect.suspend(() => {
+        const first = events[0]
+        if (
+          senderIdle && first !== undefined && sentSeq === first.seq - 1 && recent.length === 0 &&
+          inflight.size === 0 && batch.count === 0 && scans.length === 0 && resend.length === 0 &&
+          frozenAt === undefined && Option.getOrElse(wake.unsafeSize(), () => 0) === 0 &&
+          events.every((e) => e.from === remoteSite)
+        ) {
+          sentSeq = events[events.length - 1]!.seq
+          if (sentSeq <= ackedSeq) return Effect.void
+          ackedSeq = sentSeq
+          return persistCursor
+        }
         for (const e of events) recent.push(e.op)
         if (recent.length > RECENT_OPS) recent.splice(0, recent.length - RECENT_OPS)
         return poke

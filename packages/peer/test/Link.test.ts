@@ -97,4 +97,21 @@ describe("Link over an in-process pipe", () => {
       void Link
       void Stream
     })))
+
+  it.live("a peer that only receives moves its cursor for the sender past the merged ops (nothing to send back)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const a = yield* pipePeer("a")
+      const b = yield* pipePeer("b")
+      yield* b.sync.registerSubscription("SELECT * FROM t")
+      const [ca, cb] = yield* pipe
+      yield* a.sync.accept(ca)
+      yield* b.sync.accept(cb)
+      for (let i = 0; i < 5; i++) yield* a.peer.execute("INSERT INTO t DOCUMENTS (:d)", { d: { _id: `k${i}` } })
+      yield* eventually(Effect.flatMap(query(b, "SELECT * FROM t"), (items) => items.length === 5 ? Effect.void : Effect.fail("not yet")))
+      const store = b.peer.replica.store
+      yield* eventually(Effect.flatMap(store.getCursor(a.peer.replica.siteId), (cursor) =>
+        cursor.ackedSeq === store.lastSeq() ? Effect.void : Effect.fail(cursor)))
+      // B wrote nothing of its own: A has every op of B's (they are A's), so the cursor says so.
+      expect(store.lastSeq()).toBeGreaterThanOrEqual(1)
+    })))
 })
