@@ -756,6 +756,9 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         if (result.incomplete.length > 0) {
           yield* send({ _tag: "Summary", docs: result.incomplete.map((d) => ({ collection: d.collection, id: d.id, vv: d.vv })) })
         }
+        // After a merge that changed something, the links it woke send first:
+        // the Ack is only flow control, forwarding is what a mesh waits for.
+        if (result.seq !== undefined) yield* Effect.yieldNow()
         yield* send({ _tag: "Ack", batch: msg.batch, ...(msg.upToSeq === undefined ? {} : { upToSeq: msg.upToSeq }) })
         if (result.rejected.length > 0) {
           yield* send({ _tag: "WriteRejected", batch: msg.batch, reason: "permission denied", docs: result.rejected })
