@@ -87,14 +87,23 @@ const make = Effect.gen(function*() {
   const webhook = yield* AuthWebhook.AuthWebhook
 
   const compiledCache = new Map<string, Permissions.Compiled>()
+  // By object first: a verified credential is cached (`verified`), so every
+  // call of one caller brings the same permissions object (no JSON per call).
+  const compiledOf = new WeakMap<Permissions.Permissions, Permissions.Compiled>()
   const compile = (permissions: Permissions.Permissions): Effect.Effect<Permissions.Compiled, Errors.Unauthorized> => {
+    const known = compiledOf.get(permissions)
+    if (known !== undefined) return Effect.succeed(known)
     const key = JSON.stringify(permissions)
     const hit = compiledCache.get(key)
-    if (hit !== undefined) return Effect.succeed(hit)
+    if (hit !== undefined) {
+      compiledOf.set(permissions, hit)
+      return Effect.succeed(hit)
+    }
     const compiled = Permissions.compile(permissions)
     if (compiled._tag === "Left") return Effect.fail(unauthorized(`credential carries invalid permissions: ${compiled.left.message}`))
     if (compiledCache.size >= 1024) compiledCache.clear()
     compiledCache.set(key, compiled.right)
+    compiledOf.set(permissions, compiled.right)
     return Effect.succeed(compiled.right)
   }
 
