@@ -5,7 +5,7 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { SmallPeer, Sync } from "@shoal/peer"
 import { WebSocketTransport } from "@shoal/transport-websocket"
-import { Effect, Layer, Schedule, Stream } from "effect"
+import { Effect, Layer, Queue, Stream } from "effect"
 import { createInterface } from "node:readline"
 import { parseArgs } from "node:util"
 
@@ -73,12 +73,21 @@ const receiver = Effect.gen(function*() {
       Stream.runDrain
     )
   } else {
-    yield* Effect.suspend(() =>
-      Effect.flatMap(
-        Effect.map(peer.execute("SELECT f1 FROM items WHERE _id = :id", { id: probe }), (r) => String(r.items[0]?.f1 ?? "").startsWith("changed")),
-        (ok) => (ok ? Effect.void : Effect.fail("not yet"))
-      )
-    ).pipe(Effect.retry(Schedule.spaced("2 millis")), Effect.orDie)
+    // The commit that merges the changed document (no polling: a query every
+    // few ms would cost the cold receiver more than the reconnect itself).
+    const probeKey = JSON.stringify(probe)
+    const changed = peer.execute("SELECT f1 FROM items WHERE _id = :id", { id: probe }).pipe(
+      Effect.map((r) => String(r.items[0]?.f1 ?? "").startsWith("changed")),
+      Effect.orDie
+    )
+    yield* Effect.scoped(Effect.gen(function*() {
+      const commits = yield* peer.replica.subscribe // before the check: no commit slips between
+      let done = yield* changed
+      while (!done) {
+        const e = yield* Queue.take(commits)
+        if (e.changes.some((c) => c.id === probeKey)) done = yield* changed
+      }
+    }))
   }
   const ms = performance.now() - started
   const traffic = yield* sync.traffic
