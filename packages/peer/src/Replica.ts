@@ -126,6 +126,8 @@ export const make = Effect.gen(function*() {
   const store = yield* ReplicaStore
   const inbox = yield* Queue.bounded<Command>(MAILBOX)
   const stopped = yield* Deferred.make<never, ReplicaStopped>()
+  /** `stopped` is done: a plain flag for the per-call check (an effect per write is not free). */
+  let isStopped = false
   const commits = yield* PubSub.unbounded<CommitEvent>()
   const clock = Hlc.makeClock(store.lastHlc)
   const site = store.siteId
@@ -201,6 +203,7 @@ export const make = Effect.gen(function*() {
 
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
+      isStopped = true
       yield* Deferred.fail(stopped, new ReplicaStopped())
       for (const cmd of yield* Queue.takeAll(inbox)) yield* cmd.stop
     })
@@ -227,33 +230,38 @@ export const make = Effect.gen(function*() {
   // they queue behind it (the mailbox is no longer empty), the actor takes
   // them as one batch, and callers keep queueing for `GROUPING_RUN` commands.
   // A sequential caller pays one mailbox round trip per `PROBE_EVERY` writes.
-  const ask = <A, E>(build: (reply: Reply<A, E | ReplicaDefect | StoreError | ReplicaStopped>) => Command) =>
+  const queued = <A, E>(build: (reply: Reply<A, E | ReplicaDefect | StoreError | ReplicaStopped>) => Command) =>
     Effect.gen(function*() {
-      if (yield* Deferred.isDone(stopped)) return yield* new ReplicaStopped()
-      const probe = ++asked % PROBE_EVERY === 0
-      // (A Queue's size is negative while the actor waits for commands: its
-      // take is counted as a taker.)
-      if (!probe && handled >= queueUntil && (yield* Queue.size(inbox)) <= 0) {
-        // Run here: the reply is a plain slot (a Deferred costs more than it
-        // is worth when nobody waits on it from another fiber).
-        let outcome: Exit.Exit<A, E | ReplicaDefect | StoreError | ReplicaStopped> | undefined
-        const slot: Reply<A, E | ReplicaDefect | StoreError | ReplicaStopped> = {
-          succeed: (a) => Effect.sync(() => void (outcome = Exit.succeed(a))),
-          fail: (e) => Effect.sync(() => void (outcome = Exit.fail(e)))
-        }
-        const ran = yield* writerLock.withPermitsIfAvailable(1)(runBatch([build(slot)]))
-        if (Option.isSome(ran)) {
-          handled++
-          ranDirectly++
-          // Every command settles its reply within its batch (a defect fails it).
-          return yield* (outcome ?? Exit.die(new Error("replica command left without a reply")))
-        }
-      }
       const reply = yield* Deferred.make<A, E | ReplicaDefect | StoreError | ReplicaStopped>()
       const cmd = build(deferredReply(reply))
       yield* submit(cmd)
       if (yield* Deferred.isDone(stopped)) yield* cmd.stop
       return yield* Deferred.await(reply)
+    })
+  // Plain code up to the batch (no generator): this runs for every write.
+  const ask = <A, E>(
+    build: (reply: Reply<A, E | ReplicaDefect | StoreError | ReplicaStopped>) => Command
+  ): Effect.Effect<A, E | ReplicaDefect | StoreError | ReplicaStopped> =>
+    Effect.suspend(() => {
+      if (isStopped) return Effect.fail(new ReplicaStopped())
+      const probe = ++asked % PROBE_EVERY === 0
+      // (A Queue's size is negative while the actor waits for commands: its
+      // take is counted as a taker.)
+      if (probe || handled < queueUntil || Option.getOrElse(inbox.unsafeSize(), () => 0) > 0) return queued(build)
+      // Run here: the reply is a plain slot (a Deferred costs more than it
+      // is worth when nobody waits on it from another fiber).
+      let outcome: Exit.Exit<A, E | ReplicaDefect | StoreError | ReplicaStopped> | undefined
+      const slot: Reply<A, E | ReplicaDefect | StoreError | ReplicaStopped> = {
+        succeed: (a) => Effect.sync(() => void (outcome = Exit.succeed(a))),
+        fail: (e) => Effect.sync(() => void (outcome = Exit.fail(e)))
+      }
+      return Effect.flatMap(writerLock.withPermitsIfAvailable(1)(runBatch([build(slot)])), (ran) => {
+        if (Option.isNone(ran)) return queued(build)
+        handled++
+        ranDirectly++
+        // Every command settles its reply within its batch (a defect fails it).
+        return outcome ?? Exit.die(new Error("replica command left without a reply"))
+      })
     })
 
   /** Run `body` as one transaction inside the actor; its writes become one op. */
