@@ -85,22 +85,21 @@ const newId = Effect.map(
   ([a, b]) => Date.now().toString(16).padStart(12, "0") + a.toString(16).padStart(8, "0") + b.toString(16).padStart(8, "0")
 )
 
-const documentsOf = (insert: Dql.Ast.Insert, args: Json.JsonObject) =>
-  Effect.gen(function*() {
-    const docs: Array<Json.JsonObject> = []
-    for (const expr of insert.documents) {
-      const value = Dql.Evaluate.evalExpr(expr, {}, args)
-      // An argument holding an array inserts each element: `DOCUMENTS (:docs)`.
-      const values = Array.isArray(value) ? value : [value]
-      for (const v of values) {
-        if (!Json.isObject(v)) {
-          return yield* new InvalidStatement({ message: `INSERT expects documents (objects), got ${JSON.stringify(v ?? null)}` })
-        }
-        docs.push(v)
+/** The documents an INSERT names (an array argument inserts each element: `DOCUMENTS (:docs)`). */
+const documentsOf = (insert: Dql.Ast.Insert, args: Json.JsonObject): Either.Either<Array<Json.JsonObject>, InvalidStatement> => {
+  const docs: Array<Json.JsonObject> = []
+  for (const expr of insert.documents) {
+    const value = Dql.Evaluate.evalExpr(expr, {}, args)
+    const values = Array.isArray(value) ? value : [value]
+    for (const v of values) {
+      if (!Json.isObject(v)) {
+        return Either.left(new InvalidStatement({ message: `INSERT expects documents (objects), got ${JSON.stringify(v ?? null)}` }))
       }
+      docs.push(v)
     }
-    return docs
-  })
+  }
+  return Either.right(docs)
+}
 
 /**
  * Run a synchronous loop over many documents as one effect: the typed errors
@@ -119,13 +118,24 @@ export const hot = <A>(f: () => A): Effect.Effect<A, DocumentExists | DocumentTo
     }
   })
 
+/** Documents without an `_id` get a fresh one (an effect: ids use Effect's Random). */
+const withIds = (inputs: Array<Json.JsonObject>): Effect.Effect<Array<Json.JsonObject>> =>
+  inputs.every((input) => input._id !== undefined)
+    ? Effect.succeed(inputs)
+    : Effect.forEach(inputs, (input) => input._id === undefined ? Effect.map(newId, (_id) => ({ _id, ...input })) : Effect.succeed(input))
+
+// No generator: this runs for every INSERT (a sequential single insert is a
+// few tens of µs of which every effect step is a visible part).
 const insert = (w: Writer, s: Dql.Ast.Insert, args: Json.JsonObject) =>
-  Effect.gen(function*() {
-    const inputs = yield* documentsOf(s, args)
-    const docs: Array<Json.JsonObject> = []
-    for (const input of inputs) docs.push(input._id === undefined ? { _id: yield* newId, ...input } : input)
+  Either.match(documentsOf(s, args), {
+    onLeft: (e) => Effect.fail(e),
+    onRight: (inputs) => Effect.flatMap(withIds(inputs), (docs) => insertDocuments(w, s, docs))
+  })
+
+const insertDocuments = (w: Writer, s: Dql.Ast.Insert, docs: ReadonlyArray<Json.JsonObject>) =>
+  Effect.suspend(() => {
     const stamp = w.stamp()
-    const ids = yield* hot(() => {
+    return Effect.map(hot(() => {
       const ids: Array<Json.Json> = []
       for (const doc of docs) {
         const _id = doc._id ?? null
@@ -140,8 +150,7 @@ const insert = (w: Writer, s: Dql.Ast.Insert, args: Json.JsonObject) =>
         ids.push(_id)
       }
       return ids
-    })
-    return { queryType: "insert" as const, items: [], mutatedDocumentIds: ids, warnings: [] }
+    }), (ids): StatementResult => ({ queryType: "insert", items: [], mutatedDocumentIds: ids, warnings: [] }))
   })
 
 const touchesId = (path: Dql.Ast.Path) => path.length > 0 && path[0] === "_id"
