@@ -6,6 +6,7 @@
  * modules exporting a `Bench`, registered in run.ts.
  */
 import type * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 
 /** What a row must reach to PASS. */
@@ -103,3 +104,37 @@ export const percentile = (values: ReadonlyArray<number>, p: number): number => 
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
   return sorted[i]!
 }
+
+// ------------------------------------------------------------ across processes
+
+/** A number as JSON carries it: NaN (a figure this platform cannot measure) travels as null. */
+const WireNumber = Schema.transform(Schema.NullOr(Schema.Number), Schema.Number, {
+  strict: true,
+  decode: (n) => n ?? Number.NaN,
+  encode: (n) => (Number.isNaN(n) ? null : n)
+})
+
+const TargetSchema = Schema.Union(
+  Schema.Struct({ kind: Schema.Literal("ratio"), value: Schema.Number }),
+  Schema.Struct({ kind: Schema.Literal("atLeast"), value: Schema.Number }),
+  Schema.Struct({ kind: Schema.Literal("atMost"), value: Schema.Number })
+)
+
+const RowSchema = Schema.Struct({
+  metric: Schema.String,
+  shoal: WireNumber,
+  baseline: Schema.optional(WireNumber),
+  baselineLabel: Schema.optional(Schema.String),
+  unit: Schema.String,
+  better: Schema.Literal("higher", "lower"),
+  target: Schema.optional(TargetSchema),
+  note: Schema.optional(Schema.String)
+})
+
+/** What a benchmark run in its own process (`run.ts --one <name>`) reports to the runner: one JSON line. */
+export const OutcomeJson = Schema.parseJson(Schema.Struct({
+  rows: Schema.Array(RowSchema),
+  seconds: Schema.Number,
+  error: Schema.optional(Schema.String)
+}))
+

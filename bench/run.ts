@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- name …]`: runs the named benchmarks (default: all) in
- * this one process and writes bench/RESULTS.md. Each benchmark's section in
+ * `npm run bench [-- name …]`: runs the named benchmarks (default: all), each
+ * in a child process of its own (`--one <name>`), and writes
+ * bench/RESULTS.md. Each benchmark's section in
  * RESULTS.md is replaced when it runs; sections of benchmarks not run this
  * time are kept. Exit code 1 if a target FAILs or a benchmark crashes.
  *
@@ -10,12 +11,13 @@ import { NodeRuntime } from "@effect/platform-node"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { execFileSync } from "node:child_process"
+import * as Schema from "effect/Schema"
+import { execFileSync, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { type Bench, describeTarget, format, formatValue, passes, ratio, type Row } from "./Bench.js"
+import { type Bench, describeTarget, format, formatValue, OutcomeJson, passes, ratio, type Row } from "./Bench.js"
 import { bigpeer } from "./bigpeer.js"
 import { local } from "./local.js"
 import { mesh } from "./mesh.js"
@@ -64,7 +66,7 @@ interface Outcome {
   readonly bench: Bench
   readonly rows: ReadonlyArray<Row>
   readonly seconds: number
-  readonly error?: string
+  readonly error?: string | undefined
 }
 
 const verdict = (row: Row) => {
@@ -131,9 +133,60 @@ const printRows = (rows: ReadonlyArray<Row>) =>
     }
   })
 
+/** Marks the outcome line a benchmark's own process prints on stdout. */
+const OUTCOME = "BENCH-OUTCOME "
+
+/** Run one benchmark here (in this process) and time it. */
+const runHere = (bench: Bench, docs: number) =>
+  Effect.gen(function*() {
+    const workDir = mkdtempSync(join(os.tmpdir(), `shoal-bench-${bench.name}-`))
+    const t0 = performance.now()
+    const exit = yield* Effect.exit(
+      Effect.scoped(bench.run({ workDir, docs, log: (m) => log(`  ${bench.name}: ${m}`) }))
+    )
+    rmSync(workDir, { recursive: true, force: true })
+    const seconds = (performance.now() - t0) / 1000
+    return Exit.isSuccess(exit)
+      ? { rows: exit.value, seconds }
+      : { rows: [], seconds, error: Cause.pretty(exit.cause).split("\n").slice(0, 3).join(" ") }
+  })
+
+/**
+ * Run one benchmark in a process of its own (this script with `--one`), so
+ * that no benchmark runs in a heap the previous ones grew: the mesh measured
+ * 5–15% slower after the local benchmark than on its own.
+ */
+const runIsolated = (bench: Bench) =>
+  Effect.async<typeof OutcomeJson.Type>((resume) => {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--one", bench.name], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let out = ""
+    child.stdout.on("data", (b: Buffer) => void (out += b.toString()))
+    child.on("close", (code, signal) => {
+      const line = out.split("\n").find((l) => l.startsWith(OUTCOME))
+      const decoded = line === undefined ? undefined : Schema.decodeUnknownEither(OutcomeJson)(line.slice(OUTCOME.length))
+      if (decoded !== undefined && decoded._tag === "Right") return resume(Effect.succeed(decoded.right))
+      const why = decoded === undefined ? `its process ended (${signal ?? `exit code ${code}`}) without a result` : "its result was unreadable"
+      resume(Effect.succeed({ rows: [], seconds: 0, error: why }))
+    })
+    return Effect.sync(() => void child.kill("SIGTERM"))
+  })
+
 const main = Effect.gen(function*() {
   const docs = docsFromEnv()
-  const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
+  const args = process.argv.slice(2)
+  const one = args.indexOf("--one")
+  if (one >= 0) {
+    // A child of the runner: one benchmark, its outcome as one JSON line.
+    const bench = registry.find((b) => b.name === args[one + 1])
+    if (bench === undefined) return yield* Effect.fail(`--one: unknown benchmark ${args[one + 1] ?? "(none)"}`)
+    const outcome = yield* runHere(bench, docs)
+    const line = yield* Schema.encode(OutcomeJson)(outcome)
+    yield* Effect.sync(() => process.stdout.write(`${OUTCOME}${line}\n`))
+    return
+  }
+  const wanted = args.filter((a) => !a.startsWith("-"))
   const unknown = wanted.filter((w) => !registry.some((b) => b.name === w))
   if (unknown.length > 0) {
     return yield* Effect.fail(`unknown benchmark(s): ${unknown.join(", ")}; known: ${registry.map((b) => b.name).join(", ")}`)
@@ -142,21 +195,10 @@ const main = Effect.gen(function*() {
   const outcomes: Array<Outcome> = []
   for (const bench of selected) {
     yield* log(`▶ ${bench.name}: ${bench.title} (SHOAL_BENCH_DOCS=${docs})`)
-    const workDir = mkdtempSync(join(os.tmpdir(), `shoal-bench-${bench.name}-`))
-    const t0 = performance.now()
-    const exit = yield* Effect.exit(
-      Effect.scoped(bench.run({ workDir, docs, log: (m) => log(`  ${bench.name}: ${m}`) }))
-    )
-    rmSync(workDir, { recursive: true, force: true })
-    const seconds = (performance.now() - t0) / 1000
-    if (Exit.isSuccess(exit)) {
-      outcomes.push({ bench, rows: exit.value, seconds })
-      yield* printRows(exit.value)
-    } else {
-      const error = Cause.pretty(exit.cause).split("\n").slice(0, 3).join(" ")
-      outcomes.push({ bench, rows: [], seconds, error })
-      yield* log(`✗ ${bench.name} crashed: ${error}`)
-    }
+    const result = yield* runIsolated(bench)
+    outcomes.push({ bench, ...result })
+    if (result.error === undefined) yield* printRows(result.rows)
+    else yield* log(`✗ ${bench.name} crashed: ${result.error}`)
   }
   writeResults(outcomes, docs)
   yield* log(`wrote ${resultsFile}`)
