@@ -34,12 +34,12 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as AST from "effect/SchemaAST"
 import { Packr } from "msgpackr"
-import type { Counter, CounterEntry, DocState as DocStateType, MapNode, Register, Slot } from "./Document.js"
+import { type Counter, type CounterEntry, type DocState as DocStateType, type MapNode, type Register, type Slot, versionVector } from "./Document.js"
 import * as Hlc from "./Hlc.js"
 import type { Json, JsonObject as JsonObjectType } from "./Json.js"
 import { SiteId } from "./SiteId.js"
 import * as Stamp from "./Stamp.js"
-import type { VersionVector as VersionVectorType } from "./VersionVector.js"
+import { ofStamp, type VersionVector as VersionVectorType } from "./VersionVector.js"
 
 // ------------------------------------------------------------------ limits, version
 
@@ -475,6 +475,16 @@ export interface DeltaEntry {
   readonly put?: JsonObjectType
   readonly stamp?: Stamp.Stamp
 }
+
+/**
+ * What the sender has of an entry's document: its `vv`, else what its body
+ * shows (the stamp of a whole document, the stamps in a delta); undefined for
+ * an entry with neither (decoding refuses those).
+ */
+export const senderVersion = (entry: DeltaEntry): VersionVectorType | undefined =>
+  entry.vv ??
+    (entry.stamp !== undefined ? ofStamp(entry.stamp) : entry.delta === undefined ? undefined : versionVector(entry.delta))
+
 const DeltaEntryArbitrary = (fc: FC): FastCheck.Arbitrary<DeltaEntry> =>
   fc.oneof(
     fc.record({ collection: fc.string(), id: fc.string(), base: versionVectorArb(fc), vv: versionVectorArb(fc), delta: docStateArb(fc) }, {

@@ -30,7 +30,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { docKey } from "./internal/DocSource.js"
 import { KnownVersions } from "./internal/KnownVersions.js"
-import type { IncomingDoc, MergeResult, ReplicaShape } from "./Replica.js"
+import type { IncomingDoc, ReplicaShape } from "./Replica.js"
 
 export class LinkError extends Schema.TaggedError<LinkError>()("LinkError", {
   remote: Schema.String,
@@ -201,9 +201,6 @@ const OPS_PER_PASS = 256
 /** Committed ops a link keeps from its commit events. */
 const RECENT_OPS = 1024
 
-/** The outcome of a merge with nothing new (see `ReplicaShape.hasAll`). */
-const nothingNew: MergeResult = { seq: undefined, rejected: [], incomplete: [] }
-
 const matchesAny = (queries: ReadonlyArray<CompiledQuery>, collection: string, doc: Json.JsonObject | undefined) =>
   queries.some((q) =>
     (q.query.collection === collection || q.query.collection === ALL_COLLECTIONS) &&
@@ -352,7 +349,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const known = new KnownVersions()
     /** Docs the remote evicted: not re-sent unless it subscribes to them again. */
     const remoteEvicted = new Set<string>()
-    /** Ops of the latest commits, oldest first (see `waker`). */
+    /** Ops of the latest commits, oldest first (see the commit watcher). */
     const recent: Array<Op.Op> = []
     let remoteQueries: ReadonlyArray<CompiledQuery> = []
     const cursor = yield* store.getCursor(remoteSite).pipe(Effect.mapError((e) => fail(e.message)))
@@ -407,6 +404,17 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       return store.setCursorSoon(remoteSite, cursorNow())
     })
     yield* Effect.addFinalizer(() => Effect.suspend(() => (cursorDirty ? Effect.ignore(writeCursor) : Effect.void)))
+    /**
+     * The remote has everything it needs up to `seq` without another batch
+     * (the ops were its own, known to it, or outside its queries): the
+     * cursor moves there, as an Ack would move it.
+     */
+    const acknowledgedUpTo = (seq: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (seq <= ackedSeq) return Effect.void
+        ackedSeq = seq
+        return persistCursor
+      })
 
     // ---------------------------------------------------------------- sending
     interface Outgoing {
@@ -436,10 +444,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           // needs up to `upToSeq` (the ops were its own, already known to it,
           // or outside its queries). An empty batch would only come back as an
           // Ack; move the cursor here instead. In a mesh this halves the frames.
-          if (meta.upToSeq > ackedSeq) {
-            ackedSeq = meta.upToSeq
-            yield* persistCursor
-          }
+          yield* acknowledgedUpTo(meta.upToSeq)
           return
         }
         yield* permits.take(1)
@@ -465,7 +470,6 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         })
       })
 
-    /** Queue one document for the remote if it wants it and lacks something; flush full batches. */
     /**
      * Queue one document for the remote if it wants it and lacks something.
      * A plain function (no effect per document): initial syncs call it for
@@ -507,8 +511,8 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     }
 
     /** Run plain per-document code as one effect, store failures ending the link. */
-    const offering = <A>(f: () => A) =>
-      Effect.try({ try: f, catch: (e) => fail(e instanceof StoreError ? e.message : `reading documents: ${String(e)}`) })
+    const offering = (f: () => void) =>
+      Effect.try({ try: f, catch: (e) => fail(e instanceof StoreError ? e.message : `offering documents: ${String(e)}`) })
 
     const full = () => batch.count >= maxBatchDocs || batch.bytes >= maxBatchBytes
 
@@ -649,9 +653,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           events.every((e) => e.from === remoteSite)
         ) {
           sentSeq = events[events.length - 1]!.seq
-          if (sentSeq <= ackedSeq) return Effect.void
-          ackedSeq = sentSeq
-          return persistCursor
+          return acknowledgedUpTo(sentSeq)
         }
         for (const e of events) recent.push(e.op)
         if (recent.length > RECENT_OPS) recent.splice(0, recent.length - RECENT_OPS)
@@ -719,11 +721,9 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           const keep = g.ids.map((id) => !hooks.isEvicted(g.collection, id))
           return { ...g, docs: g.docs.filter((_, i) => keep[i]), ids: g.ids.filter((_, i) => keep[i]) }
         })
-        const result = (yield* offering(() => replica.hasAll(docs, groups)))
-          ? nothingNew
-          : yield* replica.merge(remoteSite, docs, { canWrite: permissions.canWrite }, groups).pipe(
-            Effect.mapError((e) => fail(`merge failed: ${e.message}`))
-          )
+        const result = yield* replica.merge(remoteSite, docs, { canWrite: permissions.canWrite }, groups).pipe(
+          Effect.mapError((e) => fail(`merge failed: ${e.message}`))
+        )
         // The remote has at least what it sent us, except what we refused or
         // could not take. (The op this merge committed records the remote as
         // its source, so this link's own op stream skips it regardless.)
@@ -744,7 +744,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
             known.set(d.collection, d.id, d.stamp)
             continue
           }
-          const theirs = d.vv ?? (d.stamp !== undefined ? VersionVector.ofStamp(d.stamp) : d.delta === undefined ? {} : Document.versionVector(d.delta))
+          const theirs = Protocol.senderVersion(d) ?? VersionVector.empty
           const before = prior === undefined ? undefined : known.get(d.collection, d.id)
           known.set(d.collection, d.id, before === undefined ? theirs : VersionVector.merge(before, theirs))
         }

@@ -20,7 +20,7 @@ import {
   MAX_DOCUMENT_BYTES,
   ReplicaStore,
   type ReplicaStoreShape,
-  type StoreError,
+  StoreError,
   WARN_DOCUMENT_BYTES
 } from "@shoal/store-sqlite"
 import * as Clock from "effect/Clock"
@@ -114,6 +114,9 @@ interface Command {
   readonly fail: (e: ReplicaDefect) => Effect.Effect<void>
   readonly stop: Effect.Effect<void>
 }
+
+/** The outcome of a merge with nothing new. */
+const nothingNew: MergeResult = { seq: undefined, rejected: [], incomplete: [] }
 
 const MAILBOX = 4096
 const MAX_BATCH = 1024
@@ -264,6 +267,25 @@ export const make = Effect.gen(function*() {
       })
     })
 
+  /**
+   * A document about to be written, as `overlay(…).lookup` reads it: what
+   * this command wrote, else what the batch wrote (`null` = evicted there),
+   * else the file, except that a key the file lacks is claimed
+   * (`ReplicaStore.claimKey`) and answered `Execute.NEW` instead of looked up.
+   */
+  const lookupForWrite = (
+    mine: PendingDocs,
+    batch: PendingDocs,
+    collection: string,
+    id: string
+  ): DocRecord | undefined | typeof Execute.NEW => {
+    const inCommand = mine.get(collection, id)
+    if (inCommand !== undefined) return inCommand ?? undefined
+    const inBatch = batch.get(collection, id)
+    if (inBatch !== undefined) return inBatch ?? undefined
+    return store.claimKey(collection, id) ? Execute.NEW : store.lookupDoc(collection, id)
+  }
+
   /** Run `body` as one transaction inside the actor; its writes become one op. */
   const runTransaction = <A, E>(
     body: (
@@ -315,15 +337,7 @@ export const make = Effect.gen(function*() {
               return Stamp.make(h, site)
             },
             applySync,
-            lookupForWrite: (collection, id) => {
-              // As `source.lookup` (this transaction, then the batch; `null` =
-              // evicted there), except that a key the file lacks is claimed.
-              const inTransaction = mine.get(collection, id)
-              if (inTransaction !== undefined) return inTransaction ?? undefined
-              const inBatch = ctx.pending.get(collection, id)
-              if (inBatch !== undefined) return inBatch ?? undefined
-              return store.claimKey(collection, id) ? Execute.NEW : store.lookupDoc(collection, id)
-            },
+            lookupForWrite: (collection, id) => lookupForWrite(mine, ctx.pending, collection, id),
             evict: (collection, id) => {
               mine.set(collection, id, null)
               changes.push({ collection, id, evict: true })
@@ -333,16 +347,17 @@ export const make = Effect.gen(function*() {
           }
           const withWarnings = (r: Execute.StatementResult): Execute.StatementResult =>
             warnings.length === 0 ? r : { ...r, warnings: [...r.warnings, ...warnings] }
+          const write = (parsed: Dql.Ast.Insert | Dql.Ast.Update | Dql.Ast.Delete | Dql.Ast.Evict, args: Json.JsonObject) =>
+            Effect.map(Execute.write(writer, parsed, args), withWarnings)
           const tx = {
             warnings,
             /** A write already parsed and checked (single-statement `execute`). */
-            write: (parsed: Dql.Ast.Insert | Dql.Ast.Update | Dql.Ast.Delete | Dql.Ast.Evict, args: Json.JsonObject) =>
-              Effect.map(Execute.write(writer, parsed, args), withWarnings),
+            write,
             execute: (statement: string, args: Json.JsonObject = {}) =>
               Effect.gen(function*() {
                 const parsed = yield* parseCached(statement)
                 yield* Execute.checkArgs(parsed, args)
-                if (Execute.isWrite(parsed)) return withWarnings(yield* Execute.write(writer, parsed, args))
+                if (Execute.isWrite(parsed)) return yield* write(parsed, args)
                 return yield* readStatement(source, parsed, args)
               })
           }
@@ -394,13 +409,29 @@ export const make = Effect.gen(function*() {
   /**
    * Merge a batch of remote deltas (from a link) as one op: `groups` (whole
    * documents by collection and stamp; `ids` when the caller computed them)
-   * first, then `docs`.
+   * first, then `docs`. A batch this replica already has all of (`hasAll`:
+   * a mesh delivers most documents more than once) is answered without a
+   * trip through the writer.
    */
   const merge = (
     from: string,
     docs: ReadonlyArray<IncomingDoc>,
     policy?: MergePolicy,
     groups: ReadonlyArray<Protocol.DeltaGroup & { readonly ids?: ReadonlyArray<string> }> = []
+  ): Effect.Effect<MergeResult, ReplicaDefect | StoreError | ReplicaStopped> =>
+    Effect.flatMap(
+      Effect.try({
+        try: () => hasAll(docs, groups),
+        catch: (e) => (e instanceof StoreError ? e : new StoreError({ operation: "read document", detail: String(e) }))
+      }),
+      (had) => (had ? Effect.succeed(nothingNew) : mergeInWriter(from, docs, policy, groups))
+    )
+
+  const mergeInWriter = (
+    from: string,
+    docs: ReadonlyArray<IncomingDoc>,
+    policy: MergePolicy | undefined,
+    groups: ReadonlyArray<Protocol.DeltaGroup & { readonly ids?: ReadonlyArray<string> }>
   ) =>
     ask<MergeResult, never>((reply) => ({
       fail: (e) => reply.fail(e),
@@ -424,12 +455,9 @@ export const make = Effect.gen(function*() {
             delta: Document.DocState | undefined,
             observeStamp: boolean
           ): void => {
-            // A document neither this merge nor the batch wrote yet whose key
-            // the file does not have is new: its key is claimed, not looked up.
-            const mine = records.get(collection, id)
-            const batch = mine === undefined || mine === null ? ctx.pending.get(collection, id) : undefined
-            const claimed = (mine === undefined || mine === null) && batch === undefined && store.claimKey(collection, id)
-            const existing = mine ?? (batch === undefined ? (claimed ? undefined : store.lookupDoc(collection, id)) : batch ?? undefined)
+            const found = lookupForWrite(records, ctx.pending, collection, id)
+            const claimed = found === Execute.NEW
+            const existing = claimed ? undefined : found
             const vv = existing === undefined ? VersionVector.empty : existing.vv
             if (base !== undefined && !VersionVector.dominates(vv, base)) {
               incomplete.push({ collection, id, vv })
@@ -494,17 +522,14 @@ export const make = Effect.gen(function*() {
   /**
    * Whether merging these would change nothing: each document is here at a
    * version covering what the sender has. It reads the committed state,
-   * outside the writer (state only grows, so a yes stays true). Links ask
-   * first: a mesh delivers most documents more than once, and a copy this
-   * replica has costs no trip through the writer.
+   * outside the writer (state only grows, so a yes stays true).
    */
   const hasAll = (
     docs: ReadonlyArray<IncomingDoc>,
     groups: ReadonlyArray<Protocol.DeltaGroup & { readonly ids?: ReadonlyArray<string> }>
   ): boolean => {
     for (const d of docs) {
-      const theirs = d.vv ??
-        (d.stamp !== undefined ? VersionVector.ofStamp(d.stamp) : d.delta === undefined ? undefined : Document.versionVector(d.delta))
+      const theirs = Protocol.senderVersion(d)
       const mine = theirs === undefined ? undefined : store.lookupDoc(d.collection, d.id)
       if (theirs === undefined || mine === undefined || !VersionVector.dominates(mine.vv, theirs)) return false
     }
