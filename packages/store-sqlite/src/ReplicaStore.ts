@@ -270,8 +270,10 @@ const makeStore = (options: StoreOptions) =>
     // hop's cost (each peer has a few links, each moving its cursor once per
     // propagated write). A cursor that lags only makes a later link resend.
     const dirtyCursors = new Map<string, CursorRow>()
+    const writeCursor = (remote: string, cursor: CursorRow) =>
+      setCursor.run(remote, cursor.ackedSeq, JSON.stringify(cursor.syncedQueries))
     const writeCursorRows = db.transaction((rows: ReadonlyArray<readonly [string, CursorRow]>) => {
-      for (const [remote, cursor] of rows) setCursor.run(remote, cursor.ackedSeq, JSON.stringify(cursor.syncedQueries))
+      for (const [remote, cursor] of rows) writeCursor(remote, cursor)
     })
     const flushCursors = () => {
       if (dirtyCursors.size === 0) return
@@ -363,12 +365,16 @@ const makeStore = (options: StoreOptions) =>
         }
         insertOp.run(op.seq, op.txnId, op.siteId, op.hlc, op.origin, op.from ?? null, [...collections].join(","), OpPayload.encode(op.changes, putJson))
         for (const d of docs) {
-          // A new key is a plain INSERT (no key in the index means no row), cheaper than an upsert.
-          if (!d.created && !addKey(d.collection, d.id)) {
-            upsertDoc.run(d.collection, d.id, d.stateJson, d.vvJson, d.visibleJson, d.lastSeq, d.stamp)
-            continue
+          // A new key is a plain INSERT (no key in the index means no row),
+          // cheaper than an upsert. (A created row's key was claimed already;
+          // a rollback releases it with the other created rows.)
+          if (!d.created) {
+            if (!addKey(d.collection, d.id)) {
+              upsertDoc.run(d.collection, d.id, d.stateJson, d.vvJson, d.visibleJson, d.lastSeq, d.stamp)
+              continue
+            }
+            added.push(d.collection, d.id)
           }
-          added.push(d.collection, d.id)
           queueRow(d)
         }
         // Before anything else touches these rows (a later commit's upsert).
@@ -444,7 +450,7 @@ const makeStore = (options: StoreOptions) =>
      * initial-sync profiles). A claim whose write never commits leaves a key
      * without a row, which only costs a read that finds nothing.
      */
-    const claimKey = (collection: string, id: string): boolean => addKey(collection, id)
+    const claimKey: (collection: string, id: string) => boolean = addKey
 
     /** One document, or undefined; throws `StoreError` (hot loops call it directly). */
     const lookupDoc = (collection: string, id: string): DocRecord | undefined => {
@@ -548,7 +554,7 @@ const makeStore = (options: StoreOptions) =>
       setCursor: (remoteSite: string, cursor: CursorRow) =>
         attempt("write cursor", () => {
           dirtyCursors.delete(remoteSite)
-          setCursor.run(remoteSite, cursor.ackedSeq, JSON.stringify(cursor.syncedQueries))
+          writeCursor(remoteSite, cursor)
         }),
 
       /**
