@@ -17,10 +17,11 @@
  * - `close` is idempotent, and every connection is closed at the latest
  *   when the scope it was dialed (or the transport was built) in closes.
  */
-import type * as Chunk from "effect/Chunk"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
+import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -66,6 +67,22 @@ export interface Connection {
   /** Completes when the connection is closed by either side, or cut. */
   readonly closed: Effect.Effect<void>
 }
+
+/**
+ * `incoming` and `pull` of a connection whose inbound frames wait in a
+ * mailbox: `afterRead` runs on each chunk read (accounting, flow control).
+ */
+export const readersOf = (
+  inbox: Mailbox.ReadonlyMailbox<Uint8Array, TransportError>,
+  afterRead: (chunk: Chunk.Chunk<Uint8Array>) => Effect.Effect<Chunk.Chunk<Uint8Array>>
+): Required<Pick<Connection, "incoming" | "pull">> => ({
+  incoming: Mailbox.toStream(inbox).pipe(Stream.mapChunksEffect(afterRead)),
+  // `takeAll` gives an empty chunk only once the mailbox is done.
+  pull: Effect.flatMap(
+    Effect.mapError(inbox.takeAll, Option.some),
+    ([chunk]) => (Chunk.isEmpty(chunk) ? Effect.fail(Option.none()) : afterRead(chunk))
+  )
+})
 
 /** How to read a connection's frames chunk by chunk: its `pull`, else a pull on its `incoming`. */
 export const reader = (

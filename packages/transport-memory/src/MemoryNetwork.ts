@@ -26,7 +26,6 @@
  * suspends.
  */
 import { Transport } from "@shoal/core"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -37,7 +36,6 @@ import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
-import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
@@ -500,12 +498,7 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
         remoteAddress: side.remote.name,
         send,
         // reading makes room in the inbox: pull in what has arrived meanwhile
-        incoming: Mailbox.toStream(side.in.inbox).pipe(
-          Stream.mapChunksEffect((chunk) => Effect.as(deliverDue(link, side.in), chunk))
-        ),
-        // `takeAll` gives an empty chunk only once the mailbox is done.
-        pull: Effect.flatMap(Effect.mapError(side.in.inbox.takeAll, Option.some), ([chunk]) =>
-          Chunk.isEmpty(chunk) ? Effect.fail(Option.none()) : Effect.as(deliverDue(link, side.in), chunk)),
+        ...Transport.readersOf(side.in.inbox, (chunk) => Effect.as(deliverDue(link, side.in), chunk)),
         close,
         closed: Deferred.await(side.done)
       }

@@ -209,10 +209,7 @@ const prepare = (
         for (const frame of chunk) bytes += frame.byteLength
         return Effect.as(drained(chunk.length, bytes), chunk)
       }
-      const incoming = Mailbox.toStream(inbox).pipe(Stream.mapChunksEffect(afterRead))
-      // `takeAll` gives an empty chunk only once the mailbox is done.
-      const pull = Effect.flatMap(Effect.mapError(inbox.takeAll, Option.some), ([chunk]) =>
-        Chunk.isEmpty(chunk) ? Effect.fail(Option.none()) : afterRead(chunk))
+      const { incoming, pull } = Transport.readersOf(inbox, afterRead)
 
       const isOpen = () => ws.readyState === WS.WebSocket.OPEN && !state.closingLocally
 
