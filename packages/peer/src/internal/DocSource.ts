@@ -5,6 +5,7 @@
 import { Dql, Json } from "@shoal/core"
 import type { DocRecord, ReplicaStoreShape, StoreError } from "@shoal/store-sqlite"
 import * as Effect from "effect/Effect"
+import { DocMap } from "./DocMap.js"
 
 export interface DocSource {
   readonly get: (collection: string, id: string) => Effect.Effect<DocRecord | undefined, StoreError>
@@ -52,53 +53,10 @@ export const docKey = (collection: string, id: string) => `${collection}\u0000${
 /** Whether a `docKey` belongs to `collection`. */
 export const inCollection = (key: string, collection: string) => key.startsWith(`${collection}\u0000`)
 
-/**
- * Uncommitted document records by collection then id (`null` = evicted).
- * Nested maps rather than one map of joined keys: bulk writes look up and
- * set every document, and joining strings per document showed in profiles.
- */
-export class PendingDocs {
-  private readonly byCollection = new Map<string, Map<string, DocRecord | null>>()
-  private count = 0
+/** Uncommitted document records (`null` = evicted). */
+export class PendingDocs extends DocMap<DocRecord | null> {}
 
-  get size(): number {
-    return this.count
-  }
 
-  get(collection: string, id: string): DocRecord | null | undefined {
-    return this.count === 0 ? undefined : this.byCollection.get(collection)?.get(id)
-  }
-
-  set(collection: string, id: string, record: DocRecord | null): void {
-    let ids = this.byCollection.get(collection)
-    if (ids === undefined) this.byCollection.set(collection, (ids = new Map()))
-    const before = ids.size
-    ids.set(id, record)
-    this.count += ids.size - before
-  }
-
-  /** The records of one collection (empty when none). */
-  inCollection(collection: string): ReadonlyMap<string, DocRecord | null> {
-    return this.byCollection.get(collection) ?? EMPTY
-  }
-
-  forEach(f: (collection: string, id: string, record: DocRecord | null) => void): void {
-    for (const [collection, ids] of this.byCollection) for (const [id, record] of ids) f(collection, id, record)
-  }
-
-  /** Copy every record of `other` over this one's; `other` must not be used afterwards. */
-  absorb(other: PendingDocs): void {
-    if (this.count === 0) {
-      // The common case (the first command of a batch): take its maps over.
-      for (const [collection, ids] of other.byCollection) this.byCollection.set(collection, ids)
-      this.count = other.count
-      return
-    }
-    other.forEach((collection, id, record) => this.set(collection, id, record))
-  }
-}
-
-const EMPTY: ReadonlyMap<string, DocRecord | null> = new Map()
 
 /**
  * The store overlaid with uncommitted records (`null` = evicted): reads inside

@@ -3,18 +3,18 @@
  * what the remote lacks and never echoes back what the remote sent.
  *
  * A document that travelled whole is recorded as its stamp alone (its version
- * vector `{site: hlc}` is built only when asked for), and keys are nested maps
- * rather than joined strings: an initial sync records every document it
- * carries, on both sides, and both showed in profiles.
+ * vector `{site: hlc}` is built only when asked for), in a `DocMap`: an
+ * initial sync records every document it carries, on both sides.
  */
 import { type Stamp, VersionVector } from "@shoal/core"
+import { DocMap } from "./DocMap.js"
 
 type Known = VersionVector.VersionVector | Stamp.Stamp
 
 const toVv = (k: Known): VersionVector.VersionVector => (typeof k === "string" ? VersionVector.ofStamp(k) : k)
 
 export class KnownVersions {
-  private readonly byCollection = new Map<string, Map<string, Known>>()
+  private readonly known = new DocMap<Known>()
   /**
    * Groups recorded by `setGroup`, applied (in order, before anything else)
    * only when the map is next read or written: a receiver records every
@@ -26,16 +26,7 @@ export class KnownVersions {
     if (this.deferred.length === 0) return
     const groups = this.deferred
     this.deferred = []
-    for (const g of groups) {
-      const ids = this.idsOf(g.collection)
-      for (const id of g.ids) ids.set(id, g.stamp)
-    }
-  }
-
-  private idsOf(collection: string): Map<string, Known> {
-    let ids = this.byCollection.get(collection)
-    if (ids === undefined) this.byCollection.set(collection, (ids = new Map()))
-    return ids
+    for (const g of groups) this.known.setAll(g.collection, g.ids, g.stamp)
   }
 
   get(collection: string, id: string): VersionVector.VersionVector | undefined {
@@ -45,13 +36,13 @@ export class KnownVersions {
 
   has(collection: string, id: string): boolean {
     this.settle()
-    return this.byCollection.get(collection)?.has(id) === true
+    return this.known.has(collection, id)
   }
 
   /** Record a version vector, or the stamp of a document known whole. */
   set(collection: string, id: string, known: Known): void {
     this.settle()
-    this.idsOf(collection).set(id, known)
+    this.known.set(collection, id, known)
   }
 
   /** `set(collection, id, stamp)` for each id, deferred until the next access. */
@@ -62,11 +53,11 @@ export class KnownVersions {
   /** The raw entry (a vv or a stamp), to restore it later with `set`. */
   entry(collection: string, id: string): Known | undefined {
     this.settle()
-    return this.byCollection.get(collection)?.get(id)
+    return this.known.get(collection, id)
   }
 
   delete(collection: string, id: string): void {
     this.settle()
-    this.byCollection.get(collection)?.delete(id)
+    this.known.delete(collection, id)
   }
 }
