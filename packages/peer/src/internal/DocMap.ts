@@ -20,16 +20,24 @@ export class DocMap<V> {
   }
 
   set(collection: string, id: string, value: V): void {
-    this.setAll(collection, [id], value)
+    const byId = this.idsOf(collection)
+    const before = byId.size
+    byId.set(id, value)
+    this.count += byId.size - before
   }
 
   /** `set(collection, id, value)` for each id (the collection's map is found once). */
   setAll(collection: string, ids: ReadonlyArray<string>, value: V): void {
-    let byId = this.byCollection.get(collection)
-    if (byId === undefined) this.byCollection.set(collection, (byId = new Map()))
+    const byId = this.idsOf(collection)
     const before = byId.size
     for (const id of ids) byId.set(id, value)
     this.count += byId.size - before
+  }
+
+  private idsOf(collection: string): Map<string, V> {
+    let byId = this.byCollection.get(collection)
+    if (byId === undefined) this.byCollection.set(collection, (byId = new Map()))
+    return byId
   }
 
   delete(collection: string, id: string): void {
