@@ -117,6 +117,14 @@ export interface LinkOptions {
   readonly maxBatchBytes?: number
   readonly handshakeTimeout?: Duration.DurationInput
   /**
+   * How long the Ack of a small batch of the op stream may wait (default
+   * 100 ms; 0 acks every batch at once). Only one batch waits: the next one
+   * is acknowledged at once, together with it (Acks are cumulative). Initial
+   * sync pages, refused writes and batches of more than 16 entries are
+   * acknowledged at once, and an Ack still owed is sent when the link ends.
+   */
+  readonly ackDelay?: Duration.DurationInput
+  /**
    * The version to announce (default `Protocol.PROTOCOL_VERSION`): an older
    * minor makes this peer behave as a peer of that version would (tests of
    * mixed versions).
@@ -196,6 +204,14 @@ export const ALL_COLLECTIONS = "*"
 
 /** Documents in the first page of an initial sync (later pages: `maxBatchDocs`). */
 const FIRST_SCAN_PAGE = 200
+/**
+ * How long the Ack of a small op-stream batch may wait (see `ackDelay`).
+ * Long enough that, in a mesh, the Acks of one write's propagation come
+ * after it instead of competing with it for the CPU.
+ */
+const DEFAULT_ACK_DELAY = Duration.millis(100)
+/** Entries (documents or groups) of a batch whose Ack may wait. */
+const DELAYED_ACK_MAX_ENTRIES = 16
 /** Ops one pass of the op stream considers at most. */
 const OPS_PER_PASS = 256
 /** Committed ops a link keeps from its commit events. */
@@ -229,6 +245,8 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const window = deps.options?.window ?? 8
     const maxBatchDocs = deps.options?.maxBatchDocs ?? 2000
     const maxBatchBytes = deps.options?.maxBatchBytes ?? 1024 * 1024
+    const ackDelay = Duration.decode(deps.options?.ackDelay ?? DEFAULT_ACK_DELAY)
+    const delayAcks = Duration.toMillis(ackDelay) > 0
     const remoteName = conn.remoteAddress
     const fail = (reason: string) => new LinkError({ remote: remoteName, reason })
 
@@ -412,6 +430,13 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const acknowledgedUpTo = (seq: number): Effect.Effect<void> =>
       Effect.suspend(() => {
         if (seq <= ackedSeq) return Effect.void
+        // Batches still unacknowledged: the cursor may pass them only once
+        // they are acknowledged, so the newest one carries the move.
+        const last = inflight.get(batchNo)
+        if (last !== undefined) {
+          if (last.upToSeq === undefined || last.upToSeq < seq) last.upToSeq = seq
+          return Effect.void
+        }
         ackedSeq = seq
         return persistCursor
       })
@@ -438,12 +463,13 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         ) return
         if (
           batch.count === 0 && meta.upToSeq !== undefined && meta.scanDone === undefined &&
-          meta.resent === undefined && inflight.size === 0
+          meta.resent === undefined
         ) {
-          // Nothing to send and nothing unacknowledged: the remote has all it
-          // needs up to `upToSeq` (the ops were its own, already known to it,
-          // or outside its queries). An empty batch would only come back as an
-          // Ack; move the cursor here instead. In a mesh this halves the frames.
+          // Nothing to send: the remote has all it needs up to `upToSeq` (the
+          // ops were its own, already known to it, or outside its queries).
+          // An empty batch would only come back as an Ack; move the cursor
+          // here instead (with the newest unacknowledged batch, if any). In a
+          // mesh this halves the frames.
           yield* acknowledgedUpTo(meta.upToSeq)
           return
         }
@@ -648,7 +674,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         const first = events[0]
         if (
           senderIdle && first !== undefined && sentSeq === first.seq - 1 && recent.length === 0 &&
-          inflight.size === 0 && batch.count === 0 && scans.length === 0 && resend.length === 0 &&
+          batch.count === 0 && scans.length === 0 && resend.length === 0 &&
           frozenAt === undefined && Option.getOrElse(wake.unsafeSize(), () => 0) === 0 &&
           events.every((e) => e.from === remoteSite)
         ) {
@@ -759,11 +785,40 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         // After a merge that changed something, the links it woke send first:
         // the Ack is only flow control, forwarding is what a mesh waits for.
         if (result.seq !== undefined) yield* Effect.yieldNow()
-        yield* send({ _tag: "Ack", batch: msg.batch, ...(msg.upToSeq === undefined ? {} : { upToSeq: msg.upToSeq }) })
+        ackOwed = { batch: msg.batch, ...(msg.upToSeq === undefined ? {} : { upToSeq: msg.upToSeq }) }
+        ackOwedCount++
+        if (
+          delayAcks && ackOwedCount === 1 && msg.progress === undefined && result.rejected.length === 0 &&
+          msg.docs.length + (msg.groups?.length ?? 0) <= DELAYED_ACK_MAX_ENTRIES
+        ) {
+          ackDue.unsafeOffer(undefined)
+        } else {
+          yield* sendAck
+        }
         if (result.rejected.length > 0) {
           yield* send({ _tag: "WriteRejected", batch: msg.batch, reason: "permission denied", docs: result.rejected })
         }
       })
+
+    // The Ack owed to the remote (see `LinkOptions.ackDelay`): the newest
+    // batch received, and how many batches it covers. Delaying it costs the
+    // sender nothing while its window has room (only one batch ever waits),
+    // and under a stream of small writes one Ack covers several batches.
+    let ackOwed: { batch: number; upToSeq?: number } | undefined
+    let ackOwedCount = 0
+    const ackDue = yield* Mailbox.make<void>({ capacity: 1, strategy: "sliding" })
+    const sendAck = Effect.suspend(() => {
+      const owed = ackOwed
+      if (owed === undefined) return Effect.void
+      ackOwed = undefined
+      ackOwedCount = 0
+      return send({ _tag: "Ack", ...owed })
+    })
+    const acker = Effect.orDie(ackDue.take).pipe(
+      Effect.zipRight(Effect.sleep(ackDelay)),
+      Effect.zipRight(sendAck),
+      Effect.forever
+    )
 
     const onAck = (msg: Protocol.Ack) =>
       Effect.gen(function*() {
@@ -857,10 +912,11 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       })
 
     // The first loop to end (success or failure) ends the link.
-    const background = Effect.zipRight(Effect.all([sender, subscriber], { concurrency: "unbounded" }), Effect.never)
+    const background = Effect.zipRight(Effect.all([sender, subscriber, acker], { concurrency: "unbounded" }), Effect.never)
     yield* receiver.pipe(
       Effect.raceFirst(background),
       Effect.raceFirst(expiry),
-      Effect.ensuring(conn.close())
+      // An Ack still owed goes out before the close: the remote's cursor moves.
+      Effect.ensuring(Effect.ignore(sendAck).pipe(Effect.zipRight(conn.close())))
     )
   })

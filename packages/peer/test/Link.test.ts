@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Schedule, Stream } from "effect"
+import { Protocol, type Transport } from "@shoal/core"
+import { Effect, Either, Exit, Layer, Schedule, Scope, Stream } from "effect"
 import { Link, SmallPeer, type SmallPeerShape, Sync } from "../src/index.js"
 import { pipePeer } from "./util/peers.js"
 import { noTransport, pipe } from "./util/pipe.js"
@@ -9,6 +10,23 @@ const eventually = <A, E>(check: Effect.Effect<A, E>) =>
 
 const query = (p: { peer: SmallPeerShape }, q: string) =>
   Effect.map(p.peer.execute(q), (r) => r.items)
+
+/** A connection end that notes the tag of every frame it sends (Acks with their batch), and optionally ignores `close`. */
+const recording = (conn: Transport.Connection, sent: Array<string>, options: { readonly keepOpen?: boolean } = {}): Transport.Connection => ({
+  ...conn,
+  send: (frame) =>
+    Effect.zipRight(
+      Effect.sync(() => {
+        const m = Protocol.decode(frame)
+        if (Either.isRight(m)) sent.push(m.right._tag === "Ack" ? `Ack ${m.right.batch}` : m.right._tag)
+      }),
+      conn.send(frame)
+    ),
+  ...(options.keepOpen === true ? { close: () => Effect.void } : {})
+})
+
+const has = (p: { peer: SmallPeerShape }, id: string) =>
+  eventually(Effect.flatMap(query(p, `SELECT * FROM t WHERE _id = '${id}'`), (items) => items.length === 1 ? Effect.void : Effect.fail("not yet")))
 
 describe("Link over an in-process pipe", () => {
   it.live("syncs a subscription both ways, with concurrent edits merged", () =>
@@ -113,5 +131,62 @@ describe("Link over an in-process pipe", () => {
         cursor.ackedSeq === store.lastSeq() ? Effect.void : Effect.fail(cursor)))
       // B wrote nothing of its own: A has every op of B's (they are A's), so the cursor says so.
       expect(store.lastSeq()).toBeGreaterThanOrEqual(1)
+    })))
+
+  it.live("the Ack of a small op-stream batch waits; the next batch is acknowledged at once, with it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const a = yield* pipePeer("a")
+      const b = yield* pipePeer("b", { link: { ackDelay: "1 minute" } })
+      yield* a.peer.execute("INSERT INTO t DOCUMENTS (:d)", { d: { _id: "k0" } })
+      yield* b.sync.registerSubscription("SELECT * FROM t")
+      const sent: Array<string> = []
+      const [ca, cb] = yield* pipe
+      yield* a.sync.accept(ca)
+      yield* b.sync.accept(recording(cb, sent))
+      yield* has(b, "k0")
+      yield* Effect.sleep("100 millis")
+      const acks = () => sent.filter((t) => t.startsWith("Ack"))
+      // The initial sync's pages are acknowledged at once.
+      const afterScan = acks().length
+      expect(afterScan).toBeGreaterThan(0)
+      yield* a.peer.execute("INSERT INTO t DOCUMENTS (:d)", { d: { _id: "k1" } })
+      yield* has(b, "k1")
+      yield* Effect.sleep("100 millis")
+      expect(acks().length).toBe(afterScan)
+      const store = a.peer.replica.store
+      expect((yield* store.getCursor(b.peer.replica.siteId)).ackedSeq).toBeLessThan(store.lastSeq())
+      yield* a.peer.execute("INSERT INTO t DOCUMENTS (:d)", { d: { _id: "k2" } })
+      yield* has(b, "k2")
+      yield* eventually(Effect.suspend(() => acks().length === afterScan + 1 ? Effect.void : Effect.fail(sent)))
+      // One Ack for both batches: the sender's cursor passes both writes.
+      yield* eventually(Effect.flatMap(store.getCursor(b.peer.replica.siteId), (cursor) =>
+        cursor.ackedSeq === store.lastSeq() ? Effect.void : Effect.fail(cursor)))
+      expect(acks().length).toBe(afterScan + 1)
+    })))
+
+  it.live("an Ack still owed is sent when the link ends", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const a = yield* pipePeer("a")
+      const bScope = yield* Scope.make()
+      const b = yield* pipePeer("b", { link: { ackDelay: "1 minute" } }).pipe(Scope.extend(bScope))
+      yield* b.sync.registerSubscription("SELECT * FROM t")
+      yield* a.peer.execute("INSERT INTO t DOCUMENTS (:d)", { d: { _id: "k0" } })
+      const sent: Array<string> = []
+      const [ca, cb] = yield* pipe
+      yield* a.sync.accept(ca)
+      // b's end stays open when b stops, so that what b sends on the way out arrives.
+      yield* b.sync.accept(recording(cb, sent, { keepOpen: true }))
+      // The initial sync is done (its pages are acknowledged at once) …
+      yield* has(b, "k0")
+      yield* Effect.sleep("100 millis")
+      // … and this write travels in the op stream.
+      yield* a.peer.execute("INSERT INTO t DOCUMENTS (:d)", { d: { _id: "k1" } })
+      yield* has(b, "k1")
+      yield* Effect.sleep("100 millis")
+      const store = a.peer.replica.store
+      expect((yield* store.getCursor(b.peer.replica.siteId)).ackedSeq).toBeLessThan(store.lastSeq())
+      yield* Scope.close(bScope, Exit.void)
+      yield* eventually(Effect.flatMap(store.getCursor(b.peer.replica.siteId), (cursor) =>
+        cursor.ackedSeq === store.lastSeq() ? Effect.void : Effect.fail(cursor)))
     })))
 })

@@ -115,7 +115,7 @@ const attempt = <A>(operation: string, f: () => A) =>
 // pattern. (States go through the full structural validator: they are merged.)
 const STAMP = /^[0-9a-f]{32}$/
 /** Longest a cursor given to `setCursorSoon` waits to be written. */
-export const CURSOR_WRITE_DELAY = Duration.millis(20)
+export const CURSOR_WRITE_DELAY = Duration.millis(100)
 /** New document rows per multi-row INSERT. */
 const ROWS_PER_INSERT = 64
 /** Records kept of the latest small commits (see `recentlyWritten`). */
