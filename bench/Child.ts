@@ -20,6 +20,8 @@ export interface ChildOptions {
   readonly env?: NodeJS.ProcessEnv
   readonly onLine: (line: string) => void
   readonly onStderr?: (chunk: Buffer) => void
+  /** Extra Node flags of this child (before SHOAL_BENCH_CHILD_FLAGS). */
+  readonly nodeFlags?: ReadonlyArray<string>
   readonly graceMs: number
 }
 
@@ -27,7 +29,7 @@ export const benchChild = (entry: string, args: ReadonlyArray<string>, options: 
   Effect.acquireRelease(
     Effect.sync((): ChildProcessWithoutNullStreams => {
       const flags = (process.env.SHOAL_BENCH_CHILD_FLAGS ?? "").split(" ").filter((f) => f !== "")
-      const proc = spawn(process.execPath, [...flags, ...childRuntimeFlags, entry, ...args], {
+      const proc = spawn(process.execPath, [...(options.nodeFlags ?? []), ...flags, ...childRuntimeFlags, entry, ...args], {
         ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
         ...(options.env === undefined ? {} : { env: options.env }),
         stdio: ["pipe", "pipe", "pipe"]

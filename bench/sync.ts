@@ -41,6 +41,8 @@ const child = (script: string, args: ReadonlyArray<string>) =>
     const events: Array<Record<string, unknown>> = []
     const proc = yield* benchChild(join(here, "sync", script), args, {
       graceMs: 3000,
+      // The receiver collects its start-up garbage before its clock starts.
+      nodeFlags: ["--expose-gc"],
       onLine: (line) => {
         if (line.startsWith("{")) events.push(JSON.parse(line))
       }
@@ -77,7 +79,8 @@ export const sync: Bench = {
     `${RECONNECTS} times (a different document each time) and the median reconnect counts. Raw limit: ` +
     "the same documents as msgpack batches of 1000 over one `ws` connection, inserted with a prepared " +
     "better-sqlite3 statement in one transaction per batch. The initial sync and the raw limit each run twice " +
-    "into fresh files; the faster run counts on both sides.",
+    "into fresh files; the faster run counts on both sides. Each receiver collects its start-up garbage " +
+    "(a full GC) before its clock starts.",
   run: (ctx: BenchContext) =>
     Effect.gen(function*() {
       const n = ctx.docs

@@ -27,6 +27,9 @@ if (positionals[0] === "raw-receiver") {
   const insertAll = db.transaction((docs: ReadonlyArray<{ _id: string }>) => {
     for (const d of docs) insert.run(d._id, JSON.stringify(d))
   })
+  // Start-up garbage collected before the clock, as in the Shoal receiver.
+  const gc: unknown = Reflect.get(globalThis, "gc")
+  if (typeof gc === "function") gc()
   const server = new WebSocketServer({ host: "127.0.0.1", port: Number(values.port) })
   server.on("listening", () => print({ ready: true }))
   server.on("connection", (ws) => {
