@@ -94,6 +94,21 @@ interface DocRow {
   readonly stamp: string | null
 }
 
+/**
+ * A docs row as read by the hot statements: better-sqlite3's raw mode
+ * returns arrays, ~40% cheaper per row than objects keyed by column name
+ * (initial-sync scans read every document).
+ */
+type RawDocRow = readonly [
+  collection: string,
+  id: string,
+  state: string | null,
+  vv: string | null,
+  visibleJson: string | null,
+  lastSeq: number,
+  stamp: string | null
+]
+
 interface OpRow {
   readonly seq: number
   readonly txn_id: string
@@ -132,25 +147,25 @@ const decodeVisible = (text: string): Json.JsonObject => {
   return value
 }
 
-const rowToRecord = (row: DocRow): DocRecord => {
-  if (row.stamp !== null && row.visible_json !== null) {
-    return compact(row.collection, row.id, decodeVisible(row.visible_json), row.visible_json, decodeStamp(row.stamp), row.last_seq)
+const rowToRecord = (row: RawDocRow): DocRecord => {
+  const [collection, id, state, vv, visibleJson, lastSeq, stamp] = row
+  if (stamp !== null && visibleJson !== null) {
+    return compact(collection, id, decodeVisible(visibleJson), visibleJson, decodeStamp(stamp), lastSeq)
   }
-  if (row.state === null || row.vv === null) {
-    throw new Error(`document ${row.collection}/${row.id}: row has neither a state nor a stamp`)
+  if (state === null || vv === null) {
+    throw new Error(`document ${collection}/${id}: row has neither a state nor a stamp`)
   }
-  const visible = row.visible_json === null ? undefined : decodeVisible(row.visible_json)
   return {
-    collection: row.collection,
-    id: row.id,
-    state: decodeState(row.state),
-    stateJson: row.state,
+    collection,
+    id,
+    state: decodeState(state),
+    stateJson: state,
     stamp: null,
-    vv: decodeVv(row.vv),
-    vvJson: row.vv,
-    visibleJson: row.visible_json,
-    visible,
-    lastSeq: row.last_seq,
+    vv: decodeVv(vv),
+    vvJson: vv,
+    visibleJson,
+    visible: visibleJson === null ? undefined : decodeVisible(visibleJson),
+    lastSeq,
     created: false
   }
 }
@@ -230,9 +245,9 @@ const makeStore = (options: StoreOptions) =>
       db.prepare<[], { hlc: string }>("SELECT hlc FROM ops ORDER BY seq DESC LIMIT 1").get()?.hlc ?? Hlc.zero
     )
 
-    const getDoc = db.prepare<[string, string], DocRow>(
+    const getDoc = db.prepare<[string, string], RawDocRow>(
       "SELECT collection, id, state, vv, visible_json, last_seq, stamp FROM docs WHERE collection = ? AND id = ?"
-    )
+    ).raw(true)
     const getVisible = db.prepare<[string, string], { visible_json: string | null }>(
       "SELECT visible_json FROM docs WHERE collection = ? AND id = ?"
     )
@@ -403,17 +418,17 @@ const makeStore = (options: StoreOptions) =>
       (o.limit === undefined && o.offset === undefined ? "" : ` LIMIT ${o.limit ?? -1}`) +
       (o.offset === undefined ? "" : ` OFFSET ${o.offset}`)
 
-    const scanDocsStmt = db.prepare<[string, string, number], DocRow>(
+    const scanDocsStmt = db.prepare<[string, string, number], RawDocRow>(
       `SELECT collection, id, state, vv, visible_json, last_seq, stamp FROM docs
        WHERE collection = ? AND id > ? ORDER BY id LIMIT ?`
-    )
+    ).raw(true)
 
     // A row-value comparison alone, so SQLite walks the primary key (an OR
     // here turned every page into a full table scan).
-    const scanAllStmt = db.prepare<[string, string, number], DocRow>(
+    const scanAllStmt = db.prepare<[string, string, number], RawDocRow>(
       `SELECT collection, id, state, vv, visible_json, last_seq, stamp FROM docs
        WHERE (collection, id) > (?, ?) ORDER BY collection, id LIMIT ?`
-    )
+    ).raw(true)
 
     // The records of the last documents small commits wrote, so that what a
     // commit just wrote is not read back: a link forwarding that commit to
