@@ -1,6 +1,6 @@
 // Child process of the sync bench: the raw limit. The same documents as
 // msgpack batches over one `ws` connection, inserted with a prepared
-// better-sqlite3 statement in one transaction per batch (WAL, synchronous=NORMAL).
+// better-sqlite3 statement in one transaction per batch (WAL, synchronous=NORMAL, the replica's checkpoint interval).
 //   raw-receiver --dir D --port P --count N      prints {"ready"} then {"done", ms}
 //   raw-sender   --url U --count N
 import Database from "better-sqlite3"
@@ -22,6 +22,8 @@ if (positionals[0] === "raw-receiver") {
   const db = new Database(join(values.dir!, "raw.db"))
   db.pragma("journal_mode = WAL")
   db.pragma("synchronous = NORMAL")
+  // The replica's checkpoint interval too (ReplicaStore.WAL_AUTOCHECKPOINT_PAGES).
+  db.pragma("wal_autocheckpoint = 10000")
   db.exec("CREATE TABLE IF NOT EXISTS items (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
   const insert = db.prepare("INSERT OR REPLACE INTO items (id, body) VALUES (?, ?)")
   const insertAll = db.transaction((docs: ReadonlyArray<{ _id: string }>) => {
