@@ -634,6 +634,18 @@ const makeStore = (options: StoreOptions) =>
             "SELECT count(*) AS n FROM docs WHERE collection = ? AND visible_json IS NOT NULL"
           ).get(collection)?.n ?? 0),
 
+      /**
+       * Documents of `collection` (all collections when absent) in the key
+       * index, removed ones included: an upper bound of `countCollection`
+       * without reading the file (a count reads every row, ~10 ms per 100k).
+       */
+      keyCount: (collection?: string): number => {
+        if (collection !== undefined) return keys.get(collection)?.size ?? 0
+        let n = 0
+        for (const ids of keys.values()) n += ids.size
+        return n
+      },
+
       /** Count of visible documents (all collections). */
       countVisible: attempt(
         "count",
