@@ -112,9 +112,18 @@ export interface LinkHooks {
 }
 
 export interface LinkOptions {
+  /**
+   * `Deltas` batches this side sends unacknowledged at once (flow control,
+   * default 8). Keep it at 2 or more: a receiver may hold back the Ack of
+   * one small batch for its `ackDelay`, and a window of 1 would then wait
+   * for it every time.
+   */
   readonly window?: number
+  /** Documents per `Deltas` batch at most (default 2000). */
   readonly maxBatchDocs?: number
+  /** Approximate bytes per `Deltas` batch at most (default 1 MiB). */
   readonly maxBatchBytes?: number
+  /** Time for the remote's `Hello` and `Welcome` before the link fails (default 10 s). */
   readonly handshakeTimeout?: Duration.DurationInput
   /**
    * How long the Ack of a small batch of the op stream may wait (default

@@ -44,7 +44,9 @@ export interface SyncOptions {
   readonly retryIntervalMs?: number
   /** Accept connections from the transport's `listen` (default true). */
   readonly listen?: boolean
+  /** Credentials presented and checked on every link (default: `Link.openAuth`, everyone admitted). */
   readonly auth?: Link.LinkAuth
+  /** Flow control, batch sizes, timeouts and Ack delay of every link (see `Link.LinkOptions`). */
   readonly link?: Link.LinkOptions
   /** Random 32-bit id announced to others; drawn at start when absent. */
   readonly networkId?: number
