@@ -270,44 +270,36 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       }).pipe(Effect.mapError((e) => fail(`send failed: ${e.reason}`)))
 
     // Frames come in chunks (whatever arrived together); they are handed out
-    // one at a time from the current chunk, so a burst costs one pull.
+    // one at a time from the current chunk, so a burst costs one pull, and a
+    // frame already here costs one effect (a mesh hop reads several).
     const pull = yield* Transport.reader(conn)
-    let buffered: Chunk.Chunk<Uint8Array> = Chunk.empty()
-    const nextFrame: Effect.Effect<Option.Option<Uint8Array>, LinkError> = Effect.suspend(() => {
-      const head = Chunk.head(buffered)
-      if (Option.isSome(head)) {
-        buffered = Chunk.drop(buffered, 1)
-        return Effect.succeed(head)
+    let buffered: ReadonlyArray<Uint8Array> = []
+    let nextIndex = 0
+    const decodeFrame = (bytes: Uint8Array): Effect.Effect<Option.Option<Protocol.Message>, LinkError> => {
+      if (deps.traffic !== undefined) {
+        deps.traffic.framesReceived++
+        deps.traffic.bytesReceived += bytes.length
       }
-      return pull.pipe(
-        Effect.matchEffect({
-          // An empty chunk is not the end: pull again.
-          onSuccess: (chunk) => {
-            buffered = chunk
-            return nextFrame
-          },
-          onFailure: Option.match({
-            onNone: () => Effect.succeed(Option.none<Uint8Array>()),
-            onSome: (e) => Effect.fail(fail(`connection lost: ${e.reason}`))
-          })
+      const decoded = Protocol.decode(bytes)
+      return Either.isLeft(decoded)
+        ? Effect.fail(fail(`bad frame (${decoded.left.reason}): ${decoded.left.message}`))
+        : Effect.succeed(Option.some(decoded.right))
+    }
+    const next: Effect.Effect<Option.Option<Protocol.Message>, LinkError> = Effect.suspend(() => {
+      if (nextIndex < buffered.length) return decodeFrame(buffered[nextIndex++]!)
+      return Effect.matchEffect(pull, {
+        // An empty chunk is not the end: pull again.
+        onSuccess: (chunk) => {
+          buffered = Chunk.toReadonlyArray(chunk)
+          nextIndex = 0
+          return next
+        },
+        onFailure: Option.match({
+          onNone: () => Effect.succeed(Option.none<Protocol.Message>()),
+          onSome: (e) => Effect.fail(fail(`connection lost: ${e.reason}`))
         })
-      )
+      })
     })
-    const next: Effect.Effect<Option.Option<Protocol.Message>, LinkError> = nextFrame.pipe(
-      Effect.flatMap(Option.match({
-        onNone: () => Effect.succeed(Option.none()),
-        onSome: (bytes) => {
-          if (deps.traffic !== undefined) {
-            deps.traffic.framesReceived++
-            deps.traffic.bytesReceived += bytes.length
-          }
-          const decoded = Protocol.decode(bytes)
-          return Either.isLeft(decoded)
-            ? Effect.fail(fail(`bad frame (${decoded.left.reason}): ${decoded.left.message}`))
-            : Effect.succeed(Option.some(decoded.right))
-        }
-      }))
-    )
     const expect = <T extends Protocol.Message["_tag"]>(
       tag: T
     ): Effect.Effect<Extract<Protocol.Message, { _tag: T }>, LinkError | LinkRejected> =>
@@ -462,14 +454,19 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const batch: Outgoing = { entries: [], groups: [], count: 0, bytes: 0 }
     const useGroups = Math.min(version.right.minor, announced.minor) >= Protocol.GROUPS_MINOR
 
-    const flush = (
-      meta: { upToSeq?: number; scanDone?: string; resent?: ReadonlyArray<string>; progress?: Protocol.Progress }
-    ) =>
-      Effect.gen(function*() {
+    /** What a batch completes: op-log seq, initial scan, resent documents; and scan progress. */
+    interface BatchMeta {
+      readonly upToSeq?: number
+      readonly scanDone?: string
+      readonly resent?: ReadonlyArray<string>
+      readonly progress?: Protocol.Progress
+    }
+    const flush = (meta: BatchMeta): Effect.Effect<void, LinkError> =>
+      Effect.suspend(() => {
         if (
           batch.count === 0 && meta.upToSeq === undefined && meta.scanDone === undefined &&
           meta.resent === undefined
-        ) return
+        ) return Effect.void
         if (
           batch.count === 0 && meta.upToSeq !== undefined && meta.scanDone === undefined &&
           meta.resent === undefined
@@ -479,10 +476,13 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           // An empty batch would only come back as an Ack; move the cursor
           // here instead (with the newest unacknowledged batch, if any). In a
           // mesh this halves the frames.
-          yield* acknowledgedUpTo(meta.upToSeq)
-          return
+          return acknowledgedUpTo(meta.upToSeq)
         }
-        yield* permits.take(1)
+        // No generator: every frame a mesh hop forwards comes through here.
+        return Effect.zipRight(permits.take(1), sendBatch(meta))
+      })
+    const sendBatch = (meta: BatchMeta) =>
+      Effect.suspend(() => {
         batchNo++
         inflight.set(batchNo, {
           ...(meta.upToSeq === undefined ? {} : { upToSeq: meta.upToSeq }),
@@ -495,7 +495,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         batch.groups = []
         batch.count = 0
         batch.bytes = 0
-        yield* send({
+        return send({
           _tag: "Deltas",
           batch: batchNo,
           docs,

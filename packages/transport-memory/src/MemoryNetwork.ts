@@ -249,6 +249,10 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
     // milliseconds: a fractional sleep would leave `TestClock` at a fractional instant,
     // where `Clock.currentTimeNanos` (spans, logs) throws.
     const nowMs = Clock.currentTimeMillis
+    // The same clock, read without an effect on the per-frame paths (send,
+    // read): the network's, as it was when the network was made (a
+    // `TestClock` in tests).
+    const clock = yield* Effect.clock
 
     // Delivery timers, one per whole millisecond for all links together:
     // frames arriving in the same millisecond share a fiber (a fork per
@@ -354,38 +358,38 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
     const receiverOf = (link: LinkState, pipe: Pipe): Side => (link.a.in === pipe ? link.a : link.b)
 
     /** Move every due item at the head of `pending` into the inbox, in order, while there is room. */
-    const deliverDue = (link: LinkState, pipe: Pipe): Effect.Effect<void> =>
-      Effect.flatMap(nowMs, (now) => deliverDueAt(link, pipe, now))
-
     const deliverDueAt = (link: LinkState, pipe: Pipe, now: number): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        const receiver = receiverOf(link, pipe)
-        let delivered = 0
-        while (pipe.head < pipe.pending.length) {
-          const item = pipe.pending[pipe.head]!
-          if (item.at > now) break
-          if (item.frame === undefined) {
-            // the sender closed: this end is closed too (like a WebSocket close handshake)
-            pipe.head++
-            release(pipe, delivered)
-            finish(receiver, undefined, "closed by the remote")
-            return teardown(link)
-          }
-          if (!receiver.closed && !pipe.inbox.unsafeOffer(item.frame)) break // receiver's buffer full
-          if (!receiver.closed) {
-            pipe.to.stats.framesReceived++
-            pipe.to.stats.bytesReceived += item.frame.byteLength
-          }
+      Effect.suspend(() => deliverDueNow(link, pipe, now) ?? Effect.void)
+
+    /** `deliverDueAt` as plain code: undefined, or the link's teardown when the close arrived. */
+    const deliverDueNow = (link: LinkState, pipe: Pipe, now: number): Effect.Effect<void> | undefined => {
+      const receiver = receiverOf(link, pipe)
+      let delivered = 0
+      while (pipe.head < pipe.pending.length) {
+        const item = pipe.pending[pipe.head]!
+        if (item.at > now) break
+        if (item.frame === undefined) {
+          // the sender closed: this end is closed too (like a WebSocket close handshake)
           pipe.head++
-          delivered++
+          release(pipe, delivered)
+          finish(receiver, undefined, "closed by the remote")
+          return teardown(link)
         }
-        if (pipe.head > 1024 && pipe.head * 2 > pipe.pending.length) {
-          pipe.pending = pipe.pending.slice(pipe.head)
-          pipe.head = 0
+        if (!receiver.closed && !pipe.inbox.unsafeOffer(item.frame)) break // receiver's buffer full
+        if (!receiver.closed) {
+          pipe.to.stats.framesReceived++
+          pipe.to.stats.bytesReceived += item.frame.byteLength
         }
-        release(pipe, delivered)
-        return Effect.void
-      })
+        pipe.head++
+        delivered++
+      }
+      if (pipe.head > 1024 && pipe.head * 2 > pipe.pending.length) {
+        pipe.pending = pipe.pending.slice(pipe.head)
+        pipe.head = 0
+      }
+      release(pipe, delivered)
+      return undefined
+    }
 
     /** Sleep until the clock reads at least `at` (rounded up to whole ms). */
     const sleepUntil = (at: number): Effect.Effect<void> =>
@@ -448,7 +452,26 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
     // -------------------------------------------------------------- one end of a connection
 
     const endpoint = (link: LinkState, side: Side, id: string): Transport.Connection => {
+      // The common case as plain code (one effect per frame: a mesh hop sends
+      // several): room in the window, and conditions without randomness.
       const send = (frame: Uint8Array): Effect.Effect<void, Transport.TransportError> =>
+        Effect.suspend(() => {
+          const pipe = side.out
+          if (side.closed || pipe.inFlight >= window) return sendInGeneral(frame)
+          const c = resolve(pipe.from.name, pipe.to.name)
+          if (c.loss > 0 || c.jitterMs > 0 || c.reorder > 0) return sendInGeneral(frame)
+          const now = clock.unsafeCurrentTimeMillis()
+          const size = frame.byteLength
+          const start = Math.max(now, pipe.nextFree)
+          pipe.nextFree = c.bandwidth === Infinity ? start : start + (size * 1000) / c.bandwidth
+          pipe.from.stats.framesSent++
+          pipe.from.stats.bytesSent += size
+          const arrival = Math.max(pipe.nextFree + c.latencyMs, pipe.lastArrival)
+          pipe.lastArrival = arrival
+          pipe.inFlight++
+          return enqueue(link, pipe, { frame, at: arrival }, now)
+        })
+      const sendInGeneral = (frame: Uint8Array): Effect.Effect<void, Transport.TransportError> =>
         Effect.gen(function*() {
           const pipe = side.out
           // room in the window, unless this end is closed or cut meanwhile
@@ -498,7 +521,11 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
         remoteAddress: side.remote.name,
         send,
         // reading makes room in the inbox: pull in what has arrived meanwhile
-        ...Transport.readersOf(side.in.inbox, (chunk) => Effect.as(deliverDue(link, side.in), chunk)),
+        ...Transport.readersOf(side.in.inbox, (chunk) =>
+          Effect.suspend(() => {
+            const teardown = deliverDueNow(link, side.in, clock.unsafeCurrentTimeMillis())
+            return teardown === undefined ? Effect.succeed(chunk) : Effect.as(teardown, chunk)
+          })),
         close,
         closed: Deferred.await(side.done)
       }
