@@ -393,7 +393,19 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     // before the resend is acknowledged, the next link sends them again.
     const awaitingResend = new Set<string>()
     let frozenAt: number | undefined
-    const permits = yield* Effect.makeSemaphore(window)
+    // Flow control: batches sent and not yet acknowledged, at most `window`.
+    // A counter (only the sender takes, only Acks give back) and a wake-up
+    // for when it is full: a Semaphore's take costs a dozen effects even
+    // when a permit is free, on every batch.
+    let unacked = 0
+    const roomMade = yield* Mailbox.make<void>({ capacity: 1, strategy: "sliding" })
+    const takeSlot: Effect.Effect<void> = Effect.suspend(() => {
+      if (unacked < window) {
+        unacked++
+        return Effect.void
+      }
+      return Effect.zipRight(Effect.orDie(roomMade.take), takeSlot)
+    })
     // A Mailbox rather than a Queue: a Queue's take on an empty queue makes a
     // Deferred (about 2 µs, a visible share of a mesh hop), a Mailbox's does not.
     const wake = yield* Mailbox.make<void>({ capacity: 1, strategy: "sliding" })
@@ -479,7 +491,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
           return acknowledgedUpTo(meta.upToSeq)
         }
         // No generator: every frame a mesh hop forwards comes through here.
-        return Effect.zipRight(permits.take(1), sendBatch(meta))
+        return Effect.zipRight(takeSlot, sendBatch(meta))
       })
     const sendBatch = (meta: BatchMeta) =>
       Effect.suspend(() => {
@@ -836,7 +848,8 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         for (const [n, meta] of inflight) {
           if (n > msg.batch) continue
           inflight.delete(n)
-          yield* permits.release(1)
+          unacked--
+          roomMade.unsafeOffer(undefined)
           if (meta.upToSeq !== undefined && meta.upToSeq > ackedSeq) {
             ackedSeq = meta.upToSeq
             changed = true

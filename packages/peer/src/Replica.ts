@@ -23,7 +23,6 @@ import {
   StoreError,
   WARN_DOCUMENT_BYTES
 } from "@shoal/store-sqlite"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -133,6 +132,9 @@ export const make = Effect.gen(function*() {
   let isStopped = false
   const commits = yield* PubSub.unbounded<CommitEvent>()
   const clock = Hlc.makeClock(store.lastHlc)
+  // Wall time for the HLC, read without an effect per write (the Clock of
+  // the replica's context: a TestClock in tests).
+  const wallClock = yield* Effect.clock
   const site = store.siteId
   const base = fromStore(store)
 
@@ -161,14 +163,8 @@ export const make = Effect.gen(function*() {
         )
       }
       // Replies complete only once the batch is durable (or failed as a whole).
-      let failure: StoreError | undefined
-      if (ctx.commits.length > 0) {
-        const written = yield* Effect.either(store.commit(ctx.commits))
-        if (Either.isLeft(written)) {
-          failure = written.left
-          yield* Effect.logError("replica commit failed", written.left)
-        }
-      }
+      const failure = ctx.commits.length > 0 ? store.commitNow(ctx.commits) : undefined
+      if (failure !== undefined) yield* Effect.logError("replica commit failed", failure)
       for (const settle of ctx.settle) yield* settle(failure)
       if (failure === undefined && ctx.events.length > 0) {
         for (const e of ctx.events) yield* PubSub.publish(commits, e)
@@ -310,7 +306,7 @@ export const make = Effect.gen(function*() {
           const putJson: Array<string | undefined> = []
           let evictions = false
           const warnings: Array<string> = []
-          const now = yield* Clock.currentTimeMillis
+          const now = wallClock.unsafeCurrentTimeMillis()
           const applySync = (change: Op.Change | Op.Put, existing: DocRecord | undefined, claimed = false): DocRecord => {
             const record = DocFold.fold(existing, change, seq, claimed)
             // Size of what readers see, in UTF-16 units: close enough to bytes for a limit.
@@ -506,7 +502,7 @@ export const make = Effect.gen(function*() {
           }
           records.forEach((_c, _id, record) => record !== null && docsOut.push(record))
           ctx.pending.absorb(records)
-          const now = yield* Clock.currentTimeMillis
+          const now = wallClock.unsafeCurrentTimeMillis()
           const hlc = Hlc.tick(clock, now)
           const op: Op.Op = { seq, txnId: Op.txnId(site, seq), siteId: site, hlc, origin: "sync", from: SiteId.unsafeFromString(from), changes }
           ctx.commits.push({ op, docs: docsOut, evicted: [], putJson })

@@ -466,6 +466,27 @@ const makeStore = (options: StoreOptions) =>
       }
     }
 
+    /** Append ops and write their rows in one transaction; throws (rolled back) on failure. */
+    const commitOrThrow = (commits: ReadonlyArray<Commit>): void => {
+      added.length = 0
+      queuedRows.length = 0
+      try {
+        writeCommits(commits)
+      } catch (e) {
+        // Rolled back: the key index goes back to the file's keys (the
+        // keys claimed for created rows included, written or not).
+        for (let i = 0; i < added.length; i += 2) keys.get(added[i]!)?.delete(added[i + 1]!)
+        for (const { docs } of commits) for (const d of docs) if (d.created) keys.get(d.collection)?.delete(d.id)
+        for (const { evicted } of commits) {
+          for (const x of evicted) if (getVisible.get(x.collection, x.id) !== undefined) addKey(x.collection, x.id)
+        }
+        throw e
+      }
+      rememberWritten(commits)
+      const top = commits[commits.length - 1]
+      if (top !== undefined) lastSeq = top.op.seq
+    }
+
     /**
      * For the writer about to write a document: if the key is not in the
      * file, claim it (add it to the key index now) and answer true; the
@@ -515,26 +536,17 @@ const makeStore = (options: StoreOptions) =>
         hasKey(collection, id) ? getVisible.get(collection, id)?.visible_json ?? undefined : undefined,
 
       /** Append ops and write their document rows in one transaction. */
-      commit: (commits: ReadonlyArray<Commit>) =>
-        attempt("commit", () => {
-          added.length = 0
-          queuedRows.length = 0
-          try {
-            writeCommits(commits)
-          } catch (e) {
-            // Rolled back: the key index goes back to the file's keys (the
-            // keys claimed for created rows included, written or not).
-            for (let i = 0; i < added.length; i += 2) keys.get(added[i]!)?.delete(added[i + 1]!)
-            for (const { docs } of commits) for (const d of docs) if (d.created) keys.get(d.collection)?.delete(d.id)
-            for (const { evicted } of commits) {
-              for (const x of evicted) if (getVisible.get(x.collection, x.id) !== undefined) addKey(x.collection, x.id)
-            }
-            throw e
-          }
-          rememberWritten(commits)
-          const top = commits[commits.length - 1]
-          if (top !== undefined) lastSeq = top.op.seq
-        }),
+      commit: (commits: ReadonlyArray<Commit>) => attempt("commit", () => commitOrThrow(commits)),
+
+      /** `commit` as plain code (the writer's hot path): the failure, or undefined. */
+      commitNow: (commits: ReadonlyArray<Commit>): StoreError | undefined => {
+        try {
+          commitOrThrow(commits)
+          return undefined
+        } catch (e) {
+          return new StoreError({ operation: "commit", detail: e instanceof Error ? e.message : String(e) })
+        }
+      },
 
       /** Visible documents of a collection, filtered/sorted by SQLite where the caller could push it. */
       selectVisible: (o: SelectOptions) =>
