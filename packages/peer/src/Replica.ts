@@ -37,6 +37,7 @@ import { InvalidStatement, ReplicaDefect, ReplicaStopped } from "./Errors.js"
 import { type DocSource, fromStore, overlay, PendingDocs } from "./internal/DocSource.js"
 import * as Execute from "./internal/Execute.js"
 import { parseCached, parseSync } from "./internal/StatementCache.js"
+import * as WriterLock from "./internal/WriterLock.js"
 
 export interface ExecuteResult {
   readonly queryType: Execute.QueryType
@@ -176,7 +177,7 @@ export const make = Effect.gen(function*() {
 
   // One writer at a time: the actor's loop, or a caller running its own
   // command when the actor is idle (see `ask`).
-  const writerLock = yield* Effect.makeSemaphore(1)
+  const writerLock = yield* WriterLock.make
   const runBatch = (batch: Iterable<Command>) =>
     Effect.uninterruptible(handleBatch(batch)).pipe(
       Effect.catchAllDefect((d) => Effect.logError("replica batch defect", d))
@@ -189,7 +190,7 @@ export const make = Effect.gen(function*() {
   const loop = Queue.takeBetween(inbox, 1, MAX_BATCH).pipe(
     Effect.flatMap((batch) =>
       Effect.zipRight(
-        writerLock.withPermits(1)(runBatch(batch)),
+        writerLock.withLock(runBatch(batch)),
         Effect.sync(() => {
           handled += batch.length
           // Several callers were waiting: they are concurrent, keep grouping them.
@@ -254,7 +255,7 @@ export const make = Effect.gen(function*() {
         succeed: (a) => Effect.sync(() => void (outcome = Exit.succeed(a))),
         fail: (e) => Effect.sync(() => void (outcome = Exit.fail(e)))
       }
-      return Effect.flatMap(writerLock.withPermitsIfAvailable(1)(runBatch([build(slot)])), (ran) => {
+      return Effect.flatMap(writerLock.ifFree(runBatch([build(slot)])), (ran) => {
         if (Option.isNone(ran)) return queued(build)
         handled++
         ranDirectly++
@@ -623,7 +624,7 @@ export const make = Effect.gen(function*() {
    */
   const watch = <A, E, R>(start: Effect.Effect<A, E, R>, watcher: (events: ReadonlyArray<CommitEvent>) => Effect.Effect<void>) =>
     Effect.acquireRelease(
-      writerLock.withPermits(1)(Effect.tap(start, () => Effect.sync(() => watchers.add(watcher)))),
+      writerLock.withLock(Effect.tap(start, () => Effect.sync(() => watchers.add(watcher)))),
       () => Effect.sync(() => watchers.delete(watcher))
     )
 
