@@ -430,29 +430,30 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     // cursors (`setCursorSoon`), and exactly when the link ends. Changes of
     // the synced queries are written at once (redoing a scan is not little).
     let cursorDirty = false
-    const persistCursor = Effect.suspend(() => {
+    const persistCursorNow = (): void => {
       cursorDirty = true
-      return store.setCursorSoon(remoteSite, cursorNow())
-    })
+      store.setCursorSoonNow(remoteSite, cursorNow())
+    }
+    const persistCursor = Effect.sync(persistCursorNow)
     yield* Effect.addFinalizer(() => Effect.suspend(() => (cursorDirty ? Effect.ignore(writeCursor) : Effect.void)))
     /**
      * The remote has everything it needs up to `seq` without another batch
      * (the ops were its own, known to it, or outside its queries): the
      * cursor moves there, as an Ack would move it.
      */
-    const acknowledgedUpTo = (seq: number): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (seq <= ackedSeq) return Effect.void
-        // Batches still unacknowledged: the cursor may pass them only once
-        // they are acknowledged, so the newest one carries the move.
-        const last = inflight.get(batchNo)
-        if (last !== undefined) {
-          if (last.upToSeq === undefined || last.upToSeq < seq) last.upToSeq = seq
-          return Effect.void
-        }
-        ackedSeq = seq
-        return persistCursor
-      })
+    const acknowledgedUpToNow = (seq: number): void => {
+      if (seq <= ackedSeq) return
+      // Batches still unacknowledged: the cursor may pass them only once
+      // they are acknowledged, so the newest one carries the move.
+      const last = inflight.get(batchNo)
+      if (last !== undefined) {
+        if (last.upToSeq === undefined || last.upToSeq < seq) last.upToSeq = seq
+        return
+      }
+      ackedSeq = seq
+      persistCursorNow()
+    }
+    const acknowledgedUpTo = (seq: number): Effect.Effect<void> => Effect.sync(() => acknowledgedUpToNow(seq))
 
     // ---------------------------------------------------------------- sending
     interface Outgoing {
@@ -690,22 +691,22 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     // (each hop of a mesh makes one): when the sender is idle and caught up,
     // the cursor moves here, as the sender's quiet advance would, without
     // waking it.
-    yield* replica.watch(Effect.void, (events) =>
-      Effect.suspend(() => {
-        const first = events[0]
-        if (
-          senderIdle && first !== undefined && sentSeq === first.seq - 1 && recent.length === 0 &&
-          batch.count === 0 && scans.length === 0 && resend.length === 0 &&
-          frozenAt === undefined && Option.getOrElse(wake.unsafeSize(), () => 0) === 0 &&
-          events.every((e) => e.from === remoteSite)
-        ) {
-          sentSeq = events[events.length - 1]!.seq
-          return acknowledgedUpTo(sentSeq)
-        }
-        for (const e of events) recent.push(e.op)
-        if (recent.length > RECENT_OPS) recent.splice(0, recent.length - RECENT_OPS)
-        return poke
-      }))
+    yield* replica.watch(Effect.void, (events) => {
+      const first = events[0]
+      if (
+        senderIdle && first !== undefined && sentSeq === first.seq - 1 && recent.length === 0 &&
+        batch.count === 0 && scans.length === 0 && resend.length === 0 &&
+        frozenAt === undefined && Option.getOrElse(wake.unsafeSize(), () => 0) === 0 &&
+        events.every((e) => e.from === remoteSite)
+      ) {
+        sentSeq = events[events.length - 1]!.seq
+        acknowledgedUpToNow(sentSeq)
+        return
+      }
+      for (const e of events) recent.push(e.op)
+      if (recent.length > RECENT_OPS) recent.splice(0, recent.length - RECENT_OPS)
+      wake.unsafeOffer(undefined)
+    })
 
     // Local (and relayed) queries to the remote, re-sent when they change.
     const subscriber = hooks.queriesFor(linkId).pipe(

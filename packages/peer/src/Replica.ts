@@ -86,6 +86,12 @@ export interface MergeResult {
   readonly incomplete: ReadonlyArray<{ readonly collection: string; readonly id: string; readonly vv: VersionVector.VersionVector }>
 }
 
+/**
+ * Called inside the writer right after each commit with the batch's events:
+ * plain code, or an effect to run there (see `watch`).
+ */
+export type Watcher = (events: ReadonlyArray<CommitEvent>) => Effect.Effect<void> | void
+
 interface BatchContext {
   readonly store: ReplicaStoreShape
   readonly pending: PendingDocs
@@ -140,7 +146,7 @@ export const make = Effect.gen(function*() {
   const base = fromStore(store)
 
   /** Run inside the writer after every commit (see `watch`). */
-  const watchers = new Set<(events: ReadonlyArray<CommitEvent>) => Effect.Effect<void>>()
+  const watchers = new Set<Watcher>()
 
   // Observability: what the actor is doing (for diagnostics and tests).
   let batchesDone = 0
@@ -169,7 +175,19 @@ export const make = Effect.gen(function*() {
       for (const settle of ctx.settle) yield* settle(failure)
       if (failure === undefined && ctx.events.length > 0) {
         for (const e of ctx.events) yield* PubSub.publish(commits, e)
-        for (const w of watchers) yield* w(ctx.events).pipe(Effect.catchAllDefect((d) => Effect.logError("replica watcher defect", d)))
+        for (const w of watchers) {
+          // A watcher is plain code (most) or an effect.
+          let effect: Effect.Effect<void> | void
+          try {
+            effect = w(ctx.events)
+          } catch (d) {
+            yield* Effect.logError("replica watcher defect", d)
+            continue
+          }
+          if (Effect.isEffect(effect)) {
+            yield* effect.pipe(Effect.catchAllDefect((d) => Effect.logError("replica watcher defect", d)))
+          }
+        }
       }
       inBatch = false
       batchesDone++
@@ -620,9 +638,10 @@ export const make = Effect.gen(function*() {
    * (before the writers' calls return), until the scope closes. No commit
    * falls between `start` and the first call: both hold the writer lock.
    * The watcher sees the committed state of each batch, so it must be quick
-   * and must not write to this replica.
+   * and must not write to this replica. Plain code is cheaper than an effect
+   * there (it runs for every commit); a throw or a defect is logged.
    */
-  const watch = <A, E, R>(start: Effect.Effect<A, E, R>, watcher: (events: ReadonlyArray<CommitEvent>) => Effect.Effect<void>) =>
+  const watch = <A, E, R>(start: Effect.Effect<A, E, R>, watcher: Watcher) =>
     Effect.acquireRelease(
       writerLock.withLock(Effect.tap(start, () => Effect.sync(() => watchers.add(watcher)))),
       () => Effect.sync(() => watchers.delete(watcher))

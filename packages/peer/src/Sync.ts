@@ -125,13 +125,12 @@ export const make = (options: SyncOptions) =>
 
     // Evicted docs are refused from remotes until a subscription asks again.
     // Noted inside the writer after each commit (no fiber, no stream per commit).
-    yield* replica.watch(Effect.void, (events) =>
-      Effect.sync(() => {
-        for (const e of events) {
-          if (e.origin !== "local") continue
-          for (const c of e.changes) if (c.evicted === true) evicted.add(docKey(c.collection, c.id))
-        }
-      }))
+    yield* replica.watch(Effect.void, (events) => {
+      for (const e of events) {
+        if (e.origin !== "local") continue
+        for (const c of e.changes) if (c.evicted === true) evicted.add(docKey(c.collection, c.id))
+      }
+    })
 
     const queriesFor = (linkId: string) =>
       queries.changes.pipe(

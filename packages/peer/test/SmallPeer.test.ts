@@ -169,4 +169,24 @@ describe("SmallPeer local API", () => {
       expect(after.queued).toBe(0)
       expect((yield* peer.execute("SELECT * FROM c")).items.length).toBe(64)
     }).pipe(Effect.provide(memoryPeer())))
+
+  it.scoped("commit watchers: plain or effect, called after each commit; one that throws is logged and the others still run", () =>
+    Effect.gen(function*() {
+      const peer = yield* SmallPeer
+      const seen: Array<string> = []
+      yield* peer.replica.watch(Effect.void, (events) => {
+        for (const e of events) seen.push(`plain ${e.seq}`)
+      })
+      yield* peer.replica.watch(Effect.void, () => {
+        throw new Error("a broken watcher")
+      })
+      yield* peer.replica.watch(Effect.void, (events) => Effect.sync(() => {
+        for (const e of events) seen.push(`effect ${e.seq}`)
+      }))
+      yield* peer.execute("INSERT INTO w DOCUMENTS (:d)", { d: { _id: "1" } })
+      yield* peer.execute("INSERT INTO w DOCUMENTS (:d)", { d: { _id: "2" } })
+      // Watchers run before the write returns.
+      expect(seen).toEqual(["plain 1", "effect 1", "plain 2", "effect 2"])
+      expect((yield* peer.execute("SELECT * FROM w")).items).toHaveLength(2)
+    }).pipe(Effect.provide(memoryPeer())))
 })

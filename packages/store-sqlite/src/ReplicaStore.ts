@@ -312,6 +312,10 @@ const makeStore = (options: StoreOptions) =>
       }
     }
     const cursorsDirty = yield* Mailbox.make<void>({ capacity: 1, strategy: "sliding" })
+    const setCursorSoonNow = (remoteSite: string, cursor: CursorRow): void => {
+      dirtyCursors.set(remoteSite, cursor)
+      cursorsDirty.unsafeOffer(undefined)
+    }
     yield* Effect.orDie(cursorsDirty.take).pipe(
       Effect.zipRight(Effect.sleep(CURSOR_WRITE_DELAY)),
       Effect.zipRight(attempt("write cursors", flushCursors)),
@@ -599,10 +603,10 @@ const makeStore = (options: StoreOptions) =>
        * `getCursor` sees it at once.
        */
       setCursorSoon: (remoteSite: string, cursor: CursorRow): Effect.Effect<void> =>
-        Effect.suspend(() => {
-          dirtyCursors.set(remoteSite, cursor)
-          return Effect.asVoid(cursorsDirty.offer(undefined))
-        }),
+        Effect.sync(() => setCursorSoonNow(remoteSite, cursor)),
+
+      /** `setCursorSoon` as plain code (for commit watchers, which run inside the writer). */
+      setCursorSoonNow,
 
       getMeta: (key: string) => attempt("read meta", () => getMeta.get(key)?.value),
       setMeta: (key: string, value: string) => attempt("write meta", () => void setMeta.run(key, value)),
