@@ -174,6 +174,10 @@ describe("ReplicaStore", () => {
       const zRow = DocFold.fold(undefined, put({ _id: "z" }), 1, true)
       expect(Either.isLeft(yield* Effect.either(store.commit([{ ...z, docs: [zRow] }])))).toBe(true)
       expect(store.claimKey("c", JSON.stringify("z"))).toBe(true)
+      // The writer's plain-code commit answers the same failure as a value.
+      const zRow2 = DocFold.fold(undefined, put({ _id: "z" }), 1, true)
+      expect(store.commitNow([{ ...z, docs: [zRow2] }])?._tag).toBe("StoreError")
+      expect(store.claimKey("c", JSON.stringify("z"))).toBe(true)
       expect(yield* store.countCollection("c")).toBe(2)
     }))
 })
