@@ -81,28 +81,6 @@ export const idOfDocument = (doc: JsonObject): string => {
   return typeof id === "string" ? JSON.stringify(id) : canonical(id)
 }
 
-/**
- * Whether `id` is `idOfDocument(doc)`, without serializing a string `_id`
- * that JSON writes as is (checked for every document of bulk writes and
- * initial syncs, where a string per document showed in profiles).
- */
-export const isIdOf = (id: string, doc: JsonObject): boolean => {
-  const v = doc._id
-  if (typeof v === "string" && writtenAsIs(v)) {
-    return id.length === v.length + 2 && id.charCodeAt(0) === 34 && id.charCodeAt(id.length - 1) === 34 && id.startsWith(v, 1)
-  }
-  return idOfDocument(doc) === id
-}
-
-/** Whether JSON.stringify(s) is `s` in quotes: no character of it is escaped. */
-const writtenAsIs = (s: string): boolean => {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 0x20 || c === 34 || c === 92 || (c >= 0xd800 && c <= 0xdfff)) return false
-  }
-  return true
-}
-
 /** Canonical JSON: object keys sorted, so equal values give equal strings (used for `_id` keys). */
 export const canonical = (value: Json): string => {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`

@@ -539,7 +539,7 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         if (traceFilter !== undefined) trace(id, () => `${local.deviceName}->${remoteName} offer ${id} whole batch=${batchNo + 1}`)
         known.set(collection, id, record.stamp)
         batch.count++
-        if (useGroups && Json.isIdOf(id, record.visible)) {
+        if (useGroups && Json.idOfDocument(record.visible) === id) {
           const last = batch.groups[batch.groups.length - 1]
           if (last !== undefined && last.collection === collection && last.stamp === record.stamp) last.docs.push(record.visible)
           else batch.groups.push({ collection, stamp: record.stamp, docs: [record.visible] })

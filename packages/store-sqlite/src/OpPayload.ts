@@ -13,7 +13,7 @@ import { Json, type Op } from "@shoal/core"
 
 type Change = Op.Op["changes"][number]
 
-const groupable = (c: Change): c is Op.Put => "put" in c && Json.isIdOf(c.id, c.put)
+const groupable = (c: Change): c is Op.Put => "put" in c && Json.idOfDocument(c.put) === c.id
 
 /**
  * `json[i]`, when given, is the JSON text already produced for change i's
