@@ -91,6 +91,8 @@ export interface RemoteInfo {
 export interface LinkHooks {
   /** Queries to send to this remote (local subscriptions + relayed ones). Re-sent on change. */
   readonly queriesFor: (linkId: string) => Stream.Stream<ReadonlyArray<Protocol.Query>>
+  /** The queries to send this remote now (what `queriesFor` starts with). */
+  readonly currentQueries: (linkId: string) => Effect.Effect<ReadonlyArray<Protocol.Query>>
   /** The remote's queries changed (for relaying to other links). */
   readonly remoteQueries: (linkId: string, queries: ReadonlyArray<Protocol.Query>) => Effect.Effect<void>
   /** After the handshake: false means a link to this remote already exists (this one closes). */
@@ -195,6 +197,10 @@ const covered = (change: Op.Change | Op.Put, vv: VersionVector.VersionVector): b
     ? !VersionVector.isNew(vv, change.stamp)
     : Document.delta(change.delta, vv) === undefined && (change.vv === undefined || VersionVector.dominates(vv, change.vv))
 
+
+/** Whether two query lists (sorted by id) are the same queries. */
+export const sameQueries = (a: ReadonlyArray<Protocol.Query>, b: ReadonlyArray<Protocol.Query>): boolean =>
+  a.length === b.length && a.every((q, i) => q.id === b[i]!.id)
 
 /** Stable identity of a query by content, so relayed copies dedupe across cycles. */
 export const queryKey = (q: { readonly collection: string; readonly where?: string | undefined; readonly args: Json.JsonObject }) =>
@@ -360,6 +366,11 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
       return
     }
     yield* Effect.addFinalizer(() => hooks.unregister(linkId))
+    // The remote sends nothing before it has our queries: they go out now,
+    // not once the subscriber stream below has started (a few ms in a cold
+    // process, a good part of a reconnect).
+    let sentQueries = yield* hooks.currentQueries(linkId)
+    yield* send({ _tag: "Subscribe", queries: sentQueries })
     const remoteSite = hello.siteId
     const permissions = grant.right
 
@@ -710,7 +721,11 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
 
     // Local (and relayed) queries to the remote, re-sent when they change.
     const subscriber = hooks.queriesFor(linkId).pipe(
-      Stream.runForEach((queries) => send({ _tag: "Subscribe", queries }))
+      Stream.runForEach((queries) => {
+        if (sameQueries(queries, sentQueries)) return Effect.void
+        sentQueries = queries
+        return send({ _tag: "Subscribe", queries })
+      })
     )
 
     // ---------------------------------------------------------------- receiving

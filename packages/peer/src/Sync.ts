@@ -98,9 +98,6 @@ interface QueryState {
   readonly remote: ReadonlyMap<string, ReadonlyArray<Protocol.Query>>
 }
 
-const sameQueries = (a: ReadonlyArray<Protocol.Query>, b: ReadonlyArray<Protocol.Query>) =>
-  a.length === b.length && a.every((q, i) => q.id === b[i]!.id)
-
 export const make = (options: SyncOptions) =>
   Effect.gen(function*() {
     const replica = yield* Replica
@@ -132,24 +129,27 @@ export const make = (options: SyncOptions) =>
       }
     })
 
+    /** What to ask of the remote of `linkId`: the local queries and, relaying, the other links' remotes'. */
+    const queriesOf = (state: QueryState, linkId: string): ReadonlyArray<Protocol.Query> => {
+      const out = new Map<string, Protocol.Query>()
+      for (const q of state.local.values()) out.set(q.id, q)
+      if (relay) {
+        for (const [other, qs] of state.remote) {
+          if (other === linkId) continue
+          for (const q of qs) out.set(q.id, q)
+        }
+      }
+      return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    }
     const queriesFor = (linkId: string) =>
       queries.changes.pipe(
-        Stream.map((state) => {
-          const out = new Map<string, Protocol.Query>()
-          for (const q of state.local.values()) out.set(q.id, q)
-          if (relay) {
-            for (const [other, qs] of state.remote) {
-              if (other === linkId) continue
-              for (const q of qs) out.set(q.id, q)
-            }
-          }
-          return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-        }),
-        Stream.changesWith(sameQueries)
+        Stream.map((state) => queriesOf(state, linkId)),
+        Stream.changesWith(Link.sameQueries)
       )
 
     const hooks: Link.LinkHooks = {
       queriesFor,
+      currentQueries: (linkId) => Effect.map(SubscriptionRef.get(queries), (state) => queriesOf(state, linkId)),
       remoteQueries: (linkId, qs) =>
         SubscriptionRef.update(queries, (s) => ({
           local: s.local,
