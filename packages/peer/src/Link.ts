@@ -349,13 +349,26 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     if (hello.siteId === local.siteId) return yield* refuse("connected to itself")
     const grant = yield* Effect.either(auth.admit(hello))
     if (Either.isLeft(grant)) return yield* refuse(grant.left)
+    // The remote may have refused our Hello and closed already: then the
+    // Welcome cannot go out, and its Reject, read next, says why.
+    const orTheirReject = (failure: LinkError): Effect.Effect<never, LinkError | LinkRejected> =>
+      next.pipe(
+        Effect.timeout("1 second"),
+        Effect.matchEffect({
+          onSuccess: (m): Effect.Effect<never, LinkError | LinkRejected> =>
+            Option.isSome(m) && m.value._tag === "Reject"
+              ? Effect.fail(new LinkRejected({ remote: remoteName, reason: m.value.reason, byRemote: true }))
+              : Effect.fail(failure),
+          onFailure: () => Effect.fail(failure)
+        })
+      )
     yield* send({
       _tag: "Welcome",
       protocolVersion: announced,
       siteId: local.siteId,
       networkId: local.networkId,
       deviceName: local.deviceName
-    })
+    }).pipe(Effect.catchAll(orTheirReject))
     yield* expect("Welcome")
     const remote: RemoteInfo = { siteId: hello.siteId, networkId: hello.networkId, deviceName: hello.deviceName, relay: hello.relay }
     const linkId = conn.id

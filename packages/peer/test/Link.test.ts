@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Protocol, type Transport } from "@shoal/core"
-import { Effect, Either, Exit, Layer, Schedule, Scope, Stream } from "effect"
+import { Protocol, SiteId, Transport } from "@shoal/core"
+import { MemoryNetwork } from "@shoal/transport-memory"
+import { Effect, Either, Exit, Fiber, Layer, Option, Schedule, Scope, Stream } from "effect"
 import { Link, SmallPeer, type SmallPeerShape, Sync } from "../src/index.js"
 import { pipePeer } from "./util/peers.js"
 import { noTransport, pipe } from "./util/pipe.js"
@@ -188,5 +189,36 @@ describe("Link over an in-process pipe", () => {
       yield* Scope.close(bScope, Exit.void)
       yield* eventually(Effect.flatMap(store.getCursor(b.peer.replica.siteId), (cursor) =>
         cursor.ackedSeq === store.lastSeq() ? Effect.void : Effect.fail(cursor)))
+    })))
+
+  it.live("a remote that refused our Hello and closed before our Welcome went out: the link reports its Reject", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const network = yield* MemoryNetwork.make()
+      const here = yield* network.transport("a")
+      const there = yield* network.transport("b")
+      const accepted = yield* Effect.fork(Stream.runHead(there.listen))
+      yield* Effect.yieldNow()
+      const ours = yield* here.dial("b")
+      const theirs = Option.getOrThrow(yield* Fiber.join(accepted))
+      // The remote: reads our Hello, answers with its own and a Reject, and closes at once.
+      const remote = Effect.gen(function*() {
+        const pull = yield* Transport.reader(theirs)
+        yield* pull
+        yield* theirs.send(Protocol.encode({
+          _tag: "Hello",
+          protocolVersion: Protocol.PROTOCOL_VERSION,
+          appIdHash: Sync.appIdHash("app"),
+          siteId: SiteId.unsafeFromString("00000000000000bb"),
+          networkId: 7,
+          deviceName: "strict",
+          relay: true
+        }))
+        yield* theirs.send(Protocol.encode({ _tag: "Reject", reason: "invalid token" }))
+        yield* theirs.close("refused")
+      })
+      yield* Effect.fork(remote)
+      const a = yield* pipePeer("a")
+      const outcome = yield* Effect.either(a.sync.serve(ours))
+      expect(Either.isLeft(outcome) && outcome.left._tag === "LinkRejected" ? outcome.left.reason : outcome).toBe("invalid token")
     })))
 })

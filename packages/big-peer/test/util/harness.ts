@@ -192,7 +192,7 @@ export const handshake = (
     )
     if (Either.isRight(outcome)) return outcome.right
     const e = outcome.left
-    return e._tag === "LinkRejected" ? `${e.byRemote ? "" : "(by us) "}${e.reason}` : e._tag
+    return e._tag === "LinkRejected" ? `${e.byRemote ? "" : "(by us) "}${e.reason}` : `${e._tag}: ${"reason" in e ? e.reason : ""}`
   }))
 
 
