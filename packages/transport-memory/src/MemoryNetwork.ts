@@ -396,6 +396,23 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
       Effect.flatMap(nowMs, (now) =>
         Math.ceil(at) > now ? Effect.zipRight(Effect.sleep(Duration.millis(Math.ceil(at) - now)), sleepUntil(at)) : Effect.void)
 
+    /** A frame of `size` bytes leaves at `now` or once the link is free (bandwidth): when it is fully sent. */
+    const depart = (pipe: Pipe, c: Resolved, now: number, size: number): number => {
+      const start = Math.max(now, pipe.nextFree)
+      pipe.nextFree = c.bandwidth === Infinity ? start : start + (size * 1000) / c.bandwidth
+      pipe.from.stats.framesSent++
+      pipe.from.stats.bytesSent += size
+      return pipe.nextFree
+    }
+
+    /** Queue a frame due at `at`, behind the frames sent before it (jitter never reorders). */
+    const enqueueInOrder = (link: LinkState, pipe: Pipe, frame: Uint8Array, at: number, now: number): Effect.Effect<void> => {
+      const arrival = Math.max(at, pipe.lastArrival)
+      pipe.lastArrival = arrival
+      pipe.inFlight++
+      return enqueue(link, pipe, { frame, at: arrival }, now)
+    }
+
     /** Queue an in-order item and arrange its delivery. */
     const enqueue = (link: LinkState, pipe: Pipe, item: Item, now: number): Effect.Effect<void> =>
       Effect.suspend(() => {
@@ -461,15 +478,7 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
           const c = resolve(pipe.from.name, pipe.to.name)
           if (c.loss > 0 || c.jitterMs > 0 || c.reorder > 0) return sendInGeneral(frame)
           const now = clock.unsafeCurrentTimeMillis()
-          const size = frame.byteLength
-          const start = Math.max(now, pipe.nextFree)
-          pipe.nextFree = c.bandwidth === Infinity ? start : start + (size * 1000) / c.bandwidth
-          pipe.from.stats.framesSent++
-          pipe.from.stats.bytesSent += size
-          const arrival = Math.max(pipe.nextFree + c.latencyMs, pipe.lastArrival)
-          pipe.lastArrival = arrival
-          pipe.inFlight++
-          return enqueue(link, pipe, { frame, at: arrival }, now)
+          return enqueueInOrder(link, pipe, frame, depart(pipe, c, now, frame.byteLength) + c.latencyMs, now)
         })
       const sendInGeneral = (frame: Uint8Array): Effect.Effect<void, Transport.TransportError> =>
         Effect.gen(function*() {
@@ -484,15 +493,12 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
           const c = resolve(pipe.from.name, pipe.to.name)
           const now = yield* nowMs
           const size = frame.byteLength
-          const start = Math.max(now, pipe.nextFree)
-          pipe.nextFree = c.bandwidth === Infinity ? start : start + (size * 1000) / c.bandwidth
-          pipe.from.stats.framesSent++
-          pipe.from.stats.bytesSent += size
+          const departed = depart(pipe, c, now, size)
           if (c.loss > 0 && (yield* random.next) < c.loss) {
             pipe.from.stats.framesDropped++
             return
           }
-          const at = pipe.nextFree + c.latencyMs + (c.jitterMs > 0 ? (yield* random.next) * c.jitterMs : 0)
+          const at = departed + c.latencyMs + (c.jitterMs > 0 ? (yield* random.next) * c.jitterMs : 0)
           if (c.reorder > 0 && (yield* random.next) < c.reorder) {
             // held back out of band: later frames overtake it
             const receiver = otherSide(link, side)
@@ -508,10 +514,7 @@ export const make = (options: Options = {}): Effect.Effect<MemoryNetworkShape, n
               )
             )
           }
-          const arrival = Math.max(at, pipe.lastArrival)
-          pipe.lastArrival = arrival
-          pipe.inFlight++
-          yield* enqueue(link, pipe, { frame, at: arrival }, now)
+          yield* enqueueInOrder(link, pipe, frame, at, now)
         })
 
       const close = (_reason?: string): Effect.Effect<void> => closeSide(link, side)
