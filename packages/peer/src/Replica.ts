@@ -134,8 +134,7 @@ const GROUPING_RUN = 1024
 export const make = Effect.gen(function*() {
   const store = yield* ReplicaStore
   const inbox = yield* Queue.bounded<Command>(MAILBOX)
-  const stopped = yield* Deferred.make<never, ReplicaStopped>()
-  /** `stopped` is done: a plain flag for the per-call check (an effect per write is not free). */
+  /** The replica's scope closed: queued and new commands fail with `ReplicaStopped`. */
   let isStopped = false
   const commits = yield* PubSub.unbounded<CommitEvent>()
   const clock = Hlc.makeClock(store.lastHlc)
@@ -222,7 +221,6 @@ export const make = Effect.gen(function*() {
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
       isStopped = true
-      yield* Deferred.fail(stopped, new ReplicaStopped())
       for (const cmd of yield* Queue.takeAll(inbox)) yield* cmd.stop
     })
   )
@@ -233,9 +231,9 @@ export const make = Effect.gen(function*() {
   const submit = (cmd: Command) =>
     Queue.offer(inbox, cmd).pipe(Effect.asVoid)
 
-  // No race against `stopped` per call (it doubled the cost of a round trip):
+  // No race against the stop per call (it doubled the cost of a round trip):
   // on stop the finalizer fails every queued command, and a caller that
-  // enqueued after that sees `stopped` right after its offer.
+  // enqueued after that sees `isStopped` right after its offer.
   //
   // When nothing is queued and no batch is running, the caller runs its
   // command as a batch of one itself, under the writer lock: the same code
@@ -253,7 +251,7 @@ export const make = Effect.gen(function*() {
       const reply = yield* Deferred.make<A, E | ReplicaDefect | StoreError | ReplicaStopped>()
       const cmd = build(deferredReply(reply))
       yield* submit(cmd)
-      if (yield* Deferred.isDone(stopped)) yield* cmd.stop
+      if (isStopped) yield* cmd.stop
       return yield* Deferred.await(reply)
     })
   // Plain code up to the batch (no generator): this runs for every write.

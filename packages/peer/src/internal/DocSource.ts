@@ -56,8 +56,6 @@ export const inCollection = (key: string, collection: string) => key.startsWith(
 /** Uncommitted document records (`null` = evicted). */
 export class PendingDocs extends DocMap<DocRecord | null> {}
 
-
-
 /**
  * The store overlaid with uncommitted records (`null` = evicted): reads inside
  * a transaction see the transaction's own writes.
