@@ -225,6 +225,8 @@ const FIRST_SCAN_PAGE = 200
  * after it instead of competing with it for the CPU.
  */
 const DEFAULT_ACK_DELAY = Duration.millis(100)
+/** How long a failed send waits for the remote's Reject to be read (it explains the failure). */
+const REASON_GRACE = Duration.seconds(1)
 /** Entries (documents or groups) of a batch whose Ack may wait. */
 const DELAYED_ACK_MAX_ENTRIES = 16
 /** Ops one pass of the op stream considers at most. */
@@ -350,10 +352,11 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
     const grant = yield* Effect.either(auth.admit(hello))
     if (Either.isLeft(grant)) return yield* refuse(grant.left)
     // The remote may have refused our Hello and closed already: then the
-    // Welcome cannot go out, and its Reject, read next, says why.
+    // Welcome cannot go out, and its Reject, read next, says why. (After the
+    // handshake the receiver loop reads on in the same way; see `background`.)
     const orTheirReject = (failure: LinkError): Effect.Effect<never, LinkError | LinkRejected> =>
       next.pipe(
-        Effect.timeout("1 second"),
+        Effect.timeout(REASON_GRACE),
         Effect.matchEffect({
           onSuccess: (m): Effect.Effect<never, LinkError | LinkRejected> =>
             Option.isSome(m) && m.value._tag === "Reject"
@@ -962,8 +965,13 @@ export const run = (deps: LinkDeps): Effect.Effect<void, LinkError | LinkRejecte
         return yield* Effect.fail(new LinkRejected({ remote: remoteName, reason: "token expired", byRemote: false }))
       })
 
-    // The first loop to end (success or failure) ends the link.
-    const background = Effect.zipRight(Effect.all([sender, subscriber, acker], { concurrency: "unbounded" }), Effect.never)
+    // The first loop to end (success or failure) ends the link. A send fails
+    // once the remote has closed, and a remote that closes may have said why
+    // just before (Reject "token expired"): the sending loops' failures wait
+    // a moment, so that the receiver, reading on, reports that instead.
+    const background = Effect.zipRight(Effect.all([sender, subscriber, acker], { concurrency: "unbounded" }), Effect.never).pipe(
+      Effect.catchAll((failure) => Effect.zipRight(Effect.sleep(REASON_GRACE), Effect.fail(failure)))
+    )
     yield* receiver.pipe(
       Effect.raceFirst(background),
       Effect.raceFirst(expiry),
